@@ -1,0 +1,76 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies: only packages with a local copy on the build machines (see README).
+let asyncHTTPClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
+let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "june-relay",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "june-relay", targets: ["june-relay"]),
+        .executable(name: "transform-bench", targets: ["transform-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // C: librdkafka from Debian's librdkafka-dev through a module map. Only `Kafka` imports it.
+        .systemLibrary(
+            name: "CLibrdKafka",
+            pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]
+        ),
+        // Data path: Kafka consumer → transform → keyed dispatcher → June sender → offset tracker → commit.
+        .target(name: "Kafka", dependencies: ["CLibrdKafka", logging], swiftSettings: swiftSettings),
+        .target(name: "JuneTransform", swiftSettings: swiftSettings),
+        .target(name: "JuneClient", dependencies: ["JuneTransform", asyncHTTPClient, logging], swiftSettings: swiftSettings),
+        .target(
+            name: "Pipeline",
+            dependencies: ["Kafka", "JuneTransform", "JuneClient", logging, metrics, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+        // Around the data path: a tiny HTTP server (metrics, stub), the June stand-in, operator tools.
+        .target(name: "MiniHTTPServer", dependencies: [nioCore, nioPosix, nioHTTP1, logging], swiftSettings: swiftSettings),
+        .target(name: "JuneStub", dependencies: ["MiniHTTPServer", "JuneTransform", logging], swiftSettings: swiftSettings),
+        .target(name: "RelayOperations", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "june-relay",
+            dependencies: [
+                "Pipeline", "Kafka", "JuneTransform", "JuneClient", "JuneStub", "MiniHTTPServer", "RelayOperations",
+                argumentParser, logging, metrics, prometheus, serviceLifecycle,
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "transform-bench", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+        .testTarget(name: "JuneTransformTests", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "JuneClientTests",
+            dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, logging],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging], swiftSettings: swiftSettings),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+    ]
+)

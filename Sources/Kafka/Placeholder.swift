@@ -1,0 +1,1 @@
+// Placeholder: replaced as the Kafka module is built.

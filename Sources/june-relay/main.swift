@@ -1,0 +1,1 @@
+print("june-relay: not built yet")

@@ -1,0 +1,1 @@
+print("transform-bench: not built yet")
