@@ -1,0 +1,119 @@
+import JuneTransform
+import Kafka
+import Metrics
+import Synchronization
+
+/// The catalog of every metric the relay emits (spec §8). Objects are created once per label set and
+/// cached; labels are bounded (topic, partition, type, outcome, reason), never user ids or event names.
+///
+/// | name | type | labels | help |
+/// | --- | --- | --- | --- |
+/// | `relay_records_consumed_total` | counter | topic, partition | records read from Kafka |
+/// | `relay_records_delivered_total` | counter | type | events June accepted (2xx) |
+/// | `relay_records_dead_lettered_total` | counter | reason | records written to the dead-letter topic |
+/// | `relay_june_retries_total` | counter | — | June requests that will be retried |
+/// | `relay_june_request_duration_seconds` | histogram | type, outcome | June request latency |
+/// | `relay_inflight_requests` | gauge | — | June requests and dead-letter writes in flight |
+/// | `relay_buffered_records` | gauge | — | records consumed and not yet committable |
+/// | `relay_committed_offset` | gauge | topic, partition | last committed offset |
+/// | `relay_consumer_lag` | gauge | topic, partition | high watermark minus committed offset |
+/// | `relay_june_outage` | gauge | — | 1 while June is considered down |
+/// | `relay_rebalances_total` | counter | kind (assign, revoke) | partition assignment changes |
+/// | `relay_commit_failures_total` | counter | — | offset commits that failed |
+/// | `relay_dead_letter_failures_total` | counter | — | dead-letter writes that failed (and are retried) |
+/// | `relay_assigned_partitions` | gauge | — | partitions currently assigned |
+public final class PipelineMetrics: Sendable {
+    public enum Outcome: String, Sendable, CaseIterable {
+        case delivered, retryable, rejected
+    }
+
+    private struct PartitionMetrics: Sendable {
+        let consumed: Counter
+        let committed: Gauge
+        let lag: Gauge
+    }
+
+    private let partitions = Mutex<[KafkaTopicPartition: PartitionMetrics]>([:])
+    private let delivered: [JuneEventType: Counter]
+    private let durations: [JuneEventType: [Outcome: Timer]]
+    private let deadLettered: [DeadLetterReason: Counter]
+    let retries = Counter(label: "relay_june_retries_total")
+    let inFlight = Gauge(label: "relay_inflight_requests")
+    let buffered = Gauge(label: "relay_buffered_records")
+    let outage = Gauge(label: "relay_june_outage")
+    let assigned = Gauge(label: "relay_assigned_partitions")
+    let assignments = Counter(label: "relay_rebalances_total", dimensions: [("kind", "assign")])
+    let revocations = Counter(label: "relay_rebalances_total", dimensions: [("kind", "revoke")])
+    let commitFailures = Counter(label: "relay_commit_failures_total")
+    let deadLetterFailures = Counter(label: "relay_dead_letter_failures_total")
+
+    public init() {
+        let types: [JuneEventType] = [.identify, .track, .group, .page]
+        var delivered: [JuneEventType: Counter] = [:]
+        var durations: [JuneEventType: [Outcome: Timer]] = [:]
+        for type in types {
+            delivered[type] = Counter(label: "relay_records_delivered_total", dimensions: [("type", type.rawValue)])
+            var byOutcome: [Outcome: Timer] = [:]
+            for outcome in Outcome.allCases {
+                byOutcome[outcome] = Timer(
+                    label: "relay_june_request_duration_seconds",
+                    dimensions: [("type", type.rawValue), ("outcome", outcome.rawValue)],
+                    preferredDisplayUnit: .seconds
+                )
+            }
+            durations[type] = byOutcome
+        }
+        self.delivered = delivered
+        self.durations = durations
+        var deadLettered: [DeadLetterReason: Counter] = [:]
+        for reason in DeadLetterReason.allCases {
+            deadLettered[reason] = Counter(label: "relay_records_dead_lettered_total", dimensions: [("reason", reason.rawValue)])
+        }
+        self.deadLettered = deadLettered
+    }
+
+    func recordConsumed(_ partition: KafkaTopicPartition, count: Int = 1) {
+        metrics(for: partition).consumed.increment(by: count)
+    }
+
+    func recordDelivered(_ type: JuneEventType) {
+        delivered[type]?.increment()
+    }
+
+    func recordDeadLettered(_ reason: DeadLetterReason) {
+        deadLettered[reason]?.increment()
+    }
+
+    func recordRequest(_ type: JuneEventType, outcome: Outcome, duration: Duration) {
+        durations[type]?[outcome]?.recordNanoseconds(duration.nanoseconds)
+    }
+
+    func recordCommitted(_ partition: KafkaTopicPartition, offset: Int64) {
+        metrics(for: partition).committed.record(offset)
+    }
+
+    func recordLag(_ partition: KafkaTopicPartition, lag: Int64) {
+        metrics(for: partition).lag.record(lag)
+    }
+
+    private func metrics(for partition: KafkaTopicPartition) -> PartitionMetrics {
+        partitions.withLock { cache in
+            if let existing = cache[partition] { return existing }
+            let dimensions = [("topic", partition.topic), ("partition", String(partition.partition))]
+            let created = PartitionMetrics(
+                consumed: Counter(label: "relay_records_consumed_total", dimensions: dimensions),
+                committed: Gauge(label: "relay_committed_offset", dimensions: dimensions),
+                lag: Gauge(label: "relay_consumer_lag", dimensions: dimensions)
+            )
+            cache[partition] = created
+            return created
+        }
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import JuneStub
+import Logging
+
+/// `june-relay june-stub`: a local stand-in for June's API with latency and fault injection (spec §7).
+struct JuneStubCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "june-stub",
+        abstract: "Run a local June API stand-in that counts requests and checks per-user order (GET /stats)."
+    )
+
+    @Option(help: "Port to listen on (0 = any free port; the bound port is printed first on stdout).")
+    var port = 8080
+
+    @Option(help: "Added latency per request in milliseconds.")
+    var latencyMs = 0
+
+    @Option(help: "Fraction of requests answered 503.")
+    var failRate = 0.0
+
+    @Option(help: "Fraction of requests answered 429 with Retry-After: 1.")
+    var throttleRate = 0.0
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "june-relay.june-stub")
+        var configuration = JuneStubConfiguration()
+        configuration.port = port
+        configuration.latency = .milliseconds(latencyMs)
+        configuration.failRate = failRate
+        configuration.throttleRate = throttleRate
+        let stub = try await JuneStub.start(configuration: configuration, logger: logger)
+        print("http://127.0.0.1:\(stub.port)")
+        fflush(stdout)
+        _ = await SignalWaiter.waitForTermination()
+        try await stub.shutdown()
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import JuneClient
+import Kafka
+import Logging
+import Metrics
+import Pipeline
+import Prometheus
+import ServiceLifecycle
+
+/// Wires the relay's services and runs them until SIGTERM/SIGINT (spec §5: graceful, exit 0).
+enum Relay {
+    struct MissingTopic: Error, CustomStringConvertible {
+        var topic: String
+        var description: String {
+            "topic \"\(topic)\" does not exist: create it first (june-relay does not auto-create topics)"
+        }
+    }
+
+    static func run(settings: RelaySettings, logger: Logger) async throws {
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+
+        // Start-up checks, before anything is consumed: Kafka properties (librdkafka rejects unknown
+        // keys), then that every topic exists.
+        let producer: KafkaProducer
+        do {
+            producer = try KafkaProducer(configuration: settings.producer, logger: logger)
+            try await checkTopicsExist(settings: settings, logger: logger)
+        } catch {
+            logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
+        let june = try JuneHTTPClient(configuration: settings.june, logger: logger)
+        let pipeline: Pipeline
+        do {
+            pipeline = try Pipeline(
+                configuration: settings.pipeline,
+                consumerConfiguration: settings.consumer,
+                producer: producer,
+                sender: june,
+                metrics: PipelineMetrics(),
+                logger: logger
+            )
+        } catch {
+            logger.critical("Invalid Kafka configuration", metadata: ["error": "\(error)"])
+            try? await june.shutdown()
+            throw ExitCode(2)
+        }
+
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let port = settings.metricsPort {
+            let server = MetricsServer(port: port, registry: registry, pipeline: pipeline, logger: logger)
+            services.append(.init(service: server))
+        }
+        services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: services,
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        logger.info(
+            "june-relay starting",
+            metadata: [
+                "kafka.topics": "\(settings.pipeline.topics.joined(separator: ","))",
+                "kafka.group.id": "\(settings.consumer.groupID)",
+                "june.url": "\(settings.june.baseURL)",
+                "dlq.topic": "\(settings.pipeline.deadLetterTopic)",
+            ]
+        )
+        defer { logger.info("june-relay stopped") }
+        do {
+            try await group.run()
+        } catch {
+            try? await june.shutdown()
+            throw error
+        }
+        try? await june.shutdown()
+    }
+
+    private static func checkTopicsExist(settings: RelaySettings, logger: Logger) async throws {
+        let admin = try KafkaAdmin(
+            bootstrapServers: settings.consumer.bootstrapServers,
+            additionalProperties: settings.producer.additionalProperties,
+            logger: logger
+        )
+        for topic in settings.pipeline.topics + [settings.pipeline.deadLetterTopic] {
+            guard try await admin.topicExists(topic, timeout: .seconds(10)) else { throw MissingTopic(topic: topic) }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-print("june-relay: not built yet")
