@@ -1,0 +1,37 @@
+/// Errors from the June client module (configuration problems found at startup).
+public struct JuneClientError: Error, Sendable, Equatable, CustomStringConvertible {
+    private enum Code: Sendable, Equatable {
+        case invalidBaseURL
+        case invalidWriteKey
+        case invalidSetting
+    }
+
+    private let code: Code
+    /// A human-readable reason, safe to log (never contains the write key).
+    public let reason: String
+
+    private init(code: Code, reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    /// The June base URL is not an absolute `http`/`https` URL with a host.
+    public static func invalidBaseURL(_ url: String, _ why: String) -> JuneClientError {
+        JuneClientError(code: .invalidBaseURL, reason: "invalid June URL \"\(url)\": \(why)")
+    }
+
+    /// The write key is empty or cannot be sent in a header.
+    public static func invalidWriteKey(_ why: String) -> JuneClientError {
+        JuneClientError(code: .invalidWriteKey, reason: "invalid June write key: \(why)")
+    }
+
+    /// Another setting is out of range.
+    public static func invalidSetting(_ name: String, _ why: String) -> JuneClientError {
+        JuneClientError(code: .invalidSetting, reason: "invalid June client setting \(name): \(why)")
+    }
+
+    public var isInvalidBaseURL: Bool { self.code == .invalidBaseURL }
+    public var isInvalidWriteKey: Bool { self.code == .invalidWriteKey }
+
+    public var description: String { self.reason }
+}

@@ -1,0 +1,89 @@
+import AsyncHTTPClient
+import Foundation
+
+/// Turns an HTTP status (or a transport error) into a `SendOutcome`. Kept apart from backoff (`RetryPolicy`).
+///
+/// 2xx → delivered. 408, 429, 5xx, connection errors and timeouts → retryable. Anything else → rejected.
+public enum ResponseClassifier {
+    /// How many bytes of a response body go into an outcome message.
+    public static let messageBodyLimit = 200
+    /// `Retry-After` values above this are clamped to it.
+    public static let maxRetryAfter: Duration = .seconds(24 * 60 * 60)
+
+    /// Classifies a received response.
+    /// - Parameters:
+    ///   - status: the HTTP status code.
+    ///   - retryAfter: the raw `Retry-After` header value, if any (seconds or HTTP-date); used for retryable statuses.
+    ///   - bodyPrefix: the start of the response body (only the first `messageBodyLimit` bytes are used).
+    ///   - now: the current wall-clock time, for HTTP-date `Retry-After` values.
+    public static func classify(status: Int, retryAfter: String?, bodyPrefix: [UInt8], now: Date = Date()) -> SendOutcome {
+        if (200..<300).contains(status) {
+            return .delivered(status: status)
+        }
+        let message = Self.message(status: status, bodyPrefix: bodyPrefix)
+        if Self.isRetryable(status: status) {
+            let wait = retryAfter.flatMap { Self.parseRetryAfter($0, now: now) }
+            return .retryable(status: status, retryAfter: wait, message: message)
+        }
+        return .rejected(status: status, message: message)
+    }
+
+    /// Classifies a failure to get a response: every transport error (refused, reset, TLS, timeout) is retryable.
+    public static func classify(error: any Error) -> SendOutcome {
+        let message: String
+        switch error {
+        case is CancellationError:
+            message = "request cancelled"
+        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
+            message = "timeout: \(error)"
+        case let error as HTTPClientError where error == .connectTimeout:
+            message = "connect timeout: \(error)"
+        default:
+            message = "connection error: \(error)"
+        }
+        return .retryable(status: nil, retryAfter: nil, message: message)
+    }
+
+    /// 408 Request Timeout, 429 Too Many Requests and every 5xx.
+    public static func isRetryable(status: Int) -> Bool {
+        status == 408 || status == 429 || (500..<600).contains(status)
+    }
+
+    /// `"HTTP 503: <first 200 bytes of body>"`, or `"HTTP 503"` when the body is empty.
+    public static func message(status: Int, bodyPrefix: [UInt8]) -> String {
+        guard !bodyPrefix.isEmpty else { return "HTTP \(status)" }
+        let text = String(decoding: bodyPrefix.prefix(Self.messageBodyLimit), as: UTF8.self)
+        return "HTTP \(status): \(text)"
+    }
+
+    /// Parses a `Retry-After` value: delay-seconds (`"120"`) or an HTTP-date
+    /// (`"Sun, 06 Nov 1994 08:49:37 GMT"`, also the obsolete RFC 850 and asctime forms).
+    /// A date in the past gives `.zero`. Unparseable or negative → nil. Clamped to `maxRetryAfter`.
+    public static func parseRetryAfter(_ value: String, now: Date) -> Duration? {
+        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty else { return nil }
+        if trimmed.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) {
+            // Digits only: delay-seconds. Long digit strings are clamped rather than overflowing.
+            guard trimmed.utf8.count <= 9, let seconds = Int(trimmed) else { return Self.maxRetryAfter }
+            return min(.seconds(seconds), Self.maxRetryAfter)
+        }
+        guard let date = Self.parseHTTPDate(trimmed) else { return nil }
+        let interval = date.timeIntervalSince(now)
+        guard interval > 0 else { return .zero }
+        return min(.milliseconds(Int64((min(interval, 86_400 * 2) * 1000).rounded(.up))), Self.maxRetryAfter)
+    }
+
+    static func parseHTTPDate(_ text: String) -> Date? {
+        // Rare path (only when a server sends a date): a formatter per call keeps this free of shared state.
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
+            formatter.dateFormat = format
+            if let date = formatter.date(from: text) {
+                return date
+            }
+        }
+        return nil
+    }
+}

@@ -1,0 +1,31 @@
+/// Settings for `JuneStub`, the local stand-in for June's API.
+public struct JuneStubConfiguration: Sendable {
+    /// Port to listen on; `0` picks an ephemeral port (read back `JuneStub.port`). Default: 8080.
+    public var port: Int
+    /// Address to bind. Default: `127.0.0.1`.
+    public var host: String
+    /// Added before every `/api/*` response (event-loop timer, no thread held). Default: zero.
+    public var latency: Duration
+    /// Fraction of `/api/*` requests answered `503`, drawn at random. Default: 0.
+    public var failRate: Double
+    /// Fraction of `/api/*` requests answered `429` with `Retry-After: 1`, drawn at random. Default: 0.
+    public var throttleRate: Double
+    /// Seed for the fault-injection draws; `nil` seeds from the system generator. Default: nil.
+    public var seed: UInt64?
+
+    public init(
+        port: Int = 8080,
+        host: String = "127.0.0.1",
+        latency: Duration = .zero,
+        failRate: Double = 0,
+        throttleRate: Double = 0,
+        seed: UInt64? = nil
+    ) {
+        self.port = port
+        self.host = host
+        self.latency = latency
+        self.failRate = failRate
+        self.throttleRate = throttleRate
+        self.seed = seed
+    }
+}

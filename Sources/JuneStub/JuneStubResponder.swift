@@ -1,0 +1,192 @@
+import JuneTransform
+import MiniHTTPServer
+import Synchronization
+
+/// The stub's request handling and state. Runs on event loops: every path is quick and non-blocking.
+final class JuneStubResponder: Sendable {
+    struct State: Sendable {
+        var ledger = JuneStubLedger()
+        var random: JuneStubRandom
+    }
+
+    enum Body {
+        static let success = Array(#"{"success":true}"#.utf8)
+        static let unauthorized = Array(#"{"error":"missing or invalid Authorization header"}"#.utf8)
+        static let badContentType = Array(#"{"error":"Content-Type must be application/json"}"#.utf8)
+        static let notAnObject = Array(#"{"error":"body must be a JSON object"}"#.utf8)
+        static let rejectedByStub = Array(#"{"error":"rejected by stub"}"#.utf8)
+        static let outage = Array(#"{"error":"service unavailable (stub outage)"}"#.utf8)
+        static let failingUser = Array(#"{"error":"service unavailable (stub-fail- user)"}"#.utf8)
+        static let injectedFailure = Array(#"{"error":"service unavailable (injected)"}"#.utf8)
+        static let throttled = Array(#"{"error":"too many requests (injected)"}"#.utf8)
+    }
+
+    let configuration: JuneStubConfiguration
+    private let state: Mutex<State>
+
+    init(configuration: JuneStubConfiguration) {
+        self.configuration = configuration
+        var seeder = SystemRandomNumberGenerator()
+        let seed = configuration.seed ?? seeder.next()
+        self.state = Mutex(State(random: JuneStubRandom(seed: seed)))
+    }
+
+    func handle(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
+        switch (request.method, request.path) {
+        case ("POST", "/api/identify"): return self.handleEvent(request, type: .identify)
+        case ("POST", "/api/track"): return self.handleEvent(request, type: .track)
+        case ("POST", "/api/group"): return self.handleEvent(request, type: .group)
+        case ("POST", "/api/page"): return self.handleEvent(request, type: .page)
+        case ("GET", "/stats"): return .json(self.stats().jsonBytes())
+        case ("POST", "/stats/reset"):
+            self.resetStats()
+            return .json(#"{"reset":true}"#)
+        case ("GET", "/events"): return self.handleEvents(request)
+        case ("POST", "/control/outage"): return self.handleOutage(request)
+        case ("GET", "/healthz"): return .text("ok")
+        case (_, "/api/identify"), (_, "/api/track"), (_, "/api/group"), (_, "/api/page"), (_, "/stats"),
+            (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/healthz"):
+            return .json(#"{"error":"method not allowed"}"#, status: 405)
+        default:
+            return .json(#"{"error":"not found"}"#, status: 404)
+        }
+    }
+
+    // MARK: - /api/<type>
+
+    private func handleEvent(_ request: MiniHTTPRequest, type: JuneEventType) -> MiniHTTPResponse {
+        let authorization = request.headers.first(name: "authorization")
+        let authorized = authorization.map(Self.isValidBasicAuthorization) ?? false
+        let jsonContent = request.headers.first(name: "content-type").map(Self.isJSONContentType) ?? false
+        // Parse outside the lock.
+        let fields = authorized && jsonContent ? JuneStubEventFields.parse(request.body) : nil
+        let now = ContinuousClock.now
+
+        let (status, body): (Int, [UInt8]) = self.state.withLock { state in
+            state.ledger.recordRequest(type: type.rawValue, authorization: authorization)
+            let decision: (Int, [UInt8])
+            if !authorized {
+                decision = (401, Body.unauthorized)
+            } else if !jsonContent {
+                decision = (400, Body.badContentType)
+            } else if let fields {
+                decision = self.decide(fields, state: &state, now: now)
+            } else {
+                decision = (400, Body.notAnObject)
+            }
+            state.ledger.recordResponse(status: decision.0, user: fields?.user, seq: fields?.seq)
+            return decision
+        }
+
+        var response = MiniHTTPResponse.json(body, status: status)
+        if status == 429 {
+            response.headers.add(name: "Retry-After", value: "1")
+        }
+        response.delay = self.configuration.latency
+        return response
+    }
+
+    private func decide(_ fields: JuneStubEventFields, state: inout State, now: ContinuousClock.Instant) -> (Int, [UInt8]) {
+        if state.ledger.isInOutage(now: now) {
+            return (503, Body.outage)
+        }
+        if fields.event == "stub:reject" {
+            return (400, Body.rejectedByStub)
+        }
+        if let userId = fields.userId, userId.hasPrefix("stub-fail-") {
+            return (503, Body.failingUser)
+        }
+        let throttleRate = self.configuration.throttleRate
+        let failRate = self.configuration.failRate
+        if throttleRate > 0 || failRate > 0 {
+            let draw = Double.random(in: 0..<1, using: &state.random)
+            if draw < throttleRate {
+                return (429, Body.throttled)
+            }
+            if draw < throttleRate + failRate {
+                return (503, Body.injectedFailure)
+            }
+        }
+        return (200, Body.success)
+    }
+
+    static func isValidBasicAuthorization(_ value: String) -> Bool {
+        guard value.utf8.count > 6 else { return false }
+        let scheme = value.prefix(6)
+        guard scheme.lowercased() == "basic " else { return false }
+        return value.dropFirst(6).contains { !$0.isWhitespace }
+    }
+
+    static func isJSONContentType(_ value: String) -> Bool {
+        let mediaType = value.split(separator: ";", maxSplits: 1).first ?? ""
+        return mediaType.trimmingWhitespace().lowercased() == "application/json"
+    }
+
+    // MARK: - Control and inspection
+
+    private func handleEvents(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
+        guard let user = request.queryParameter("user") else {
+            return .json(#"{"error":"missing user parameter"}"#, status: 400)
+        }
+        guard let seqs = self.state.withLock({ $0.ledger.arrivals(user: user) }) else {
+            return .json(#"{"error":"no accepted events for this user"}"#, status: 404)
+        }
+        let list = seqs.map(String.init).joined(separator: ",")
+        return .json(#"{"user":\#(Self.jsonString(user)),"seqs":[\#(list)]}"#)
+    }
+
+    private func handleOutage(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
+        guard let text = request.queryParameter("seconds"), let seconds = Double(text), seconds >= 0,
+            seconds.isFinite, seconds < 1e9
+        else {
+            return .json(#"{"error":"seconds must be a non-negative number"}"#, status: 400)
+        }
+        self.setOutage(for: .milliseconds(Int64(seconds * 1000)))
+        return .json(#"{"outageSeconds":\#(text)}"#)
+    }
+
+    func setOutage(for duration: Duration) {
+        let now = ContinuousClock.now
+        self.state.withLock { $0.ledger.setOutage(for: duration, now: now) }
+    }
+
+    func stats() -> JuneStubStats {
+        self.state.withLock { $0.ledger.stats }
+    }
+
+    func acceptedSeqs(user: String) -> [Int] {
+        self.state.withLock { $0.ledger.arrivals(user: user) } ?? []
+    }
+
+    func resetStats() {
+        self.state.withLock { $0.ledger.reset() }
+    }
+
+    /// A JSON string literal for `text`.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> Substring {
+        var result = self
+        while let first = result.first, first.isWhitespace { result.removeFirst() }
+        while let last = result.last, last.isWhitespace { result.removeLast() }
+        return result
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder: replaced as the JuneTransform module is built.

@@ -1,0 +1,41 @@
+/// Settings of a ``KafkaConsumer`` (a member of a consumer group).
+///
+/// Offsets are only ever committed explicitly: ``properties()`` always turns librdkafka's
+/// auto-commit and auto-store off, whatever `additionalProperties` says.
+public struct KafkaConsumerConfiguration: Sendable {
+    /// Where to start when the group has no committed offset for a partition.
+    public enum AutoOffsetReset: String, Sendable, CaseIterable {
+        /// Start at the oldest record still in the partition.
+        case earliest
+        /// Start after the newest record (only new records are read).
+        case latest
+        /// Fail: the consumer reports an error for the partition.
+        case error
+    }
+
+    /// `host:port[,host:port]...` of one or more brokers. librdkafka: `bootstrap.servers`. No default.
+    public var bootstrapServers: String
+    /// The consumer group id. librdkafka: `group.id`. No default.
+    public var groupID: String
+    /// Where to start without a committed offset. librdkafka: `auto.offset.reset`. Default: `.earliest`.
+    public var autoOffsetReset: AutoOffsetReset = .earliest
+    /// The partition assignment strategy: `"cooperative-sticky"` (incremental rebalances) or an eager
+    /// one (`"range"`, `"roundrobin"`). librdkafka: `partition.assignment.strategy`.
+    /// Default: `"cooperative-sticky"`.
+    public var assignmentStrategy: String = "cooperative-sticky"
+    /// A member that sends no heartbeat for this long is removed from the group.
+    /// librdkafka: `session.timeout.ms`. Default: 45 seconds.
+    public var sessionTimeout: Duration = .seconds(45)
+    /// How often the member heartbeats to the group coordinator. librdkafka: `heartbeat.interval.ms`.
+    /// Default: 3 seconds.
+    public var heartbeatInterval: Duration = .seconds(3)
+    /// Any librdkafka consumer property (TLS, SASL, tuning), applied after the typed settings above.
+    /// `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` cannot be changed.
+    /// Default: empty.
+    public var additionalProperties: [String: String] = [:]
+
+    public init(bootstrapServers: String, groupID: String) {
+        self.bootstrapServers = bootstrapServers
+        self.groupID = groupID
+    }
+}

@@ -1,0 +1,92 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// Metadata and offset administration: topic checks, watermarks, offsets by time, and reading and
+/// resetting a group's committed offsets (for `june-relay offsets`).
+///
+/// Holds one consumer handle without a group (metadata, watermarks, offsets for times). Calls that need
+/// a group id create a short-lived handle. Every blocking call runs on the admin's own queue.
+public final class KafkaAdmin: Sendable {
+    let client: RDKafkaClient
+    let queue: DispatchQueue
+    let logger: Logger
+    let bootstrapServers: String
+    let additionalProperties: [String: String]
+
+    /// - Parameter additionalProperties: librdkafka consumer properties (TLS, SASL, …) for every handle.
+    /// - Throws: ``KafkaError`` naming an invalid property.
+    public init(bootstrapServers: String, additionalProperties: [String: String] = [:], logger: Logger) throws(KafkaError) {
+        self.bootstrapServers = bootstrapServers
+        self.additionalProperties = additionalProperties
+        self.client = try RDKafkaClient.make(
+            .consumer,
+            properties: Self.properties(bootstrapServers: bootstrapServers, groupID: nil, additional: additionalProperties),
+            context: RDKafkaCallbackContext(logger: logger)
+        )
+        self.logger = client.logger
+        self.queue = DispatchQueue(label: "june-relay.kafka.admin.\(client.name)")
+    }
+
+    static func properties(bootstrapServers: String, groupID: String?, additional: [String: String]) -> [String: String] {
+        var properties = additional
+        properties["bootstrap.servers"] = bootstrapServers
+        if let groupID { properties["group.id"] = groupID }
+        properties["allow.auto.create.topics"] = "false"
+        properties["enable.auto.commit"] = "false"
+        properties["enable.auto.offset.store"] = "false"
+        properties["enable.partition.eof"] = "false"
+        return properties
+    }
+
+    /// The topic's partition ids, sorted.
+    /// - Throws: ``KafkaError/unknownTopic(_:)`` ("topic X does not exist") if it does not exist. The topic is
+    ///   never auto-created.
+    public func partitions(topic: String, timeout: Duration) async throws(KafkaError) -> [Int32] {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await queue.runBlocking { () throws(KafkaError) -> [Int32] in
+            guard let partitions = try client.partitions(topic: topic, timeoutMilliseconds: timeoutMilliseconds) else {
+                throw KafkaError.unknownTopic(topic)
+            }
+            return partitions
+        }
+    }
+
+    /// Whether the topic exists (without creating it).
+    public func topicExists(_ topic: String, timeout: Duration) async throws(KafkaError) -> Bool {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await queue.runBlocking { () throws(KafkaError) -> Bool in
+            try client.partitions(topic: topic, timeoutMilliseconds: timeoutMilliseconds) != nil
+        }
+    }
+
+    /// The partition's low watermark (first offset still stored) and high watermark (next offset to be
+    /// written), from the partition leader.
+    public func watermarks(_ tp: KafkaTopicPartition, timeout: Duration) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        let pair = try await queue.runBlocking { () throws(KafkaError) -> [Int64] in
+            let (low, high) = try client.queryWatermarks(tp, timeoutMilliseconds: timeoutMilliseconds)
+            return [low, high]
+        }
+        return (pair[0], pair[1])
+    }
+
+    /// The committed offsets (next offset to read) of `group` for the partitions; partitions without a
+    /// committed offset are left out. Reads as a non-member (OffsetFetch); does not join the group.
+    public func committedOffsets(
+        group: String,
+        partitions: [KafkaTopicPartition],
+        timeout: Duration
+    ) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let properties = Self.properties(bootstrapServers: bootstrapServers, groupID: group, additional: additionalProperties)
+        let context = RDKafkaCallbackContext(logger: logger)
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await queue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: Int64] in
+            let groupClient = try RDKafkaClient.make(.consumer, properties: properties, context: context)
+            return try groupClient.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+}

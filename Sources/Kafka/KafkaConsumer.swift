@@ -1,0 +1,150 @@
+import Dispatch
+import Logging
+import Synchronization
+
+/// A member of a Kafka consumer group that reads records in batches and commits offsets explicitly.
+///
+/// Threading: every blocking librdkafka call (`poll`, `commit`, `committed`, `close`) runs on a serial
+/// `DispatchQueue` owned by the consumer (`pollQueue`), never on Swift's cooperative pool. The rebalance
+/// callback (and so the ``KafkaRebalanceHandler``) runs on that queue, inside ``poll(maxMessages:timeout:)``
+/// or ``close()``. `pause`, `resume`, `assignment` and `watermarks` are non-blocking and run inline.
+///
+/// The librdkafka handle is destroyed when the consumer is deinitialised; call ``close()`` first to
+/// leave the group cleanly.
+public final class KafkaConsumer: Sendable {
+    private let client: RDKafkaClient
+    private let pollQueue: DispatchQueue
+    private let logger: Logger
+    private let groupID: String
+    private let isClosed = Atomic<Bool>(false)
+
+    /// Creates the consumer (no network activity until ``subscribe(topics:)``).
+    /// - Throws: ``KafkaError`` with code ``KafkaError/Code/invalidArgument`` naming an invalid property.
+    public init(
+        configuration: KafkaConsumerConfiguration,
+        logger: Logger,
+        rebalanceHandler: (any KafkaRebalanceHandler)? = nil
+    ) throws(KafkaError) {
+        var logger = logger
+        logger[metadataKey: KafkaLoggingKeys.groupID] = "\(configuration.groupID)"
+        let context = RDKafkaCallbackContext(logger: logger)
+        self.client = try RDKafkaClient.make(.consumer, properties: configuration.properties(), context: context)
+        self.logger = client.logger
+        self.groupID = configuration.groupID
+        self.pollQueue = DispatchQueue(label: "june-relay.kafka.consumer.\(client.name)")
+        if let rebalanceHandler {
+            context.setRebalanceObserver { [weak self] event in
+                // `self` is nil only while the consumer is being deinitialised (destroy closes the consumer).
+                guard let self else { return }
+                switch event {
+                case .assigned(let partitions):
+                    rebalanceHandler.partitionsAssigned(partitions, consumer: self)
+                case .revoked(let partitions, _):
+                    rebalanceHandler.partitionsRevoked(partitions, consumer: self)
+                }
+            }
+        }
+    }
+
+    /// Subscribes to the topics (joins the group on the next ``poll(maxMessages:timeout:)``). Non-blocking.
+    public func subscribe(topics: [String]) throws(KafkaError) {
+        try checkOpen()
+        try client.subscribe(topics: topics)
+        logger.info("Kafka consumer subscribed", metadata: [KafkaLoggingKeys.topic: "\(topics.joined(separator: ","))"])
+    }
+
+    /// Waits up to `timeout` for the first message, then takes whatever else is immediately available,
+    /// up to `maxMessages`. Returns `[]` when nothing arrived in time.
+    ///
+    /// Runs on the consumer's own queue. Non-fatal consumer errors are logged and skipped; partition EOF
+    /// is ignored; a fatal error throws (with ``KafkaError/isFatal`` set).
+    public func poll(maxMessages: Int, timeout: Duration) async throws(KafkaError) -> [KafkaMessage] {
+        precondition(maxMessages > 0, "maxMessages must be positive")
+        try checkOpen()
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaMessage] in
+            try client.consumerPoll(maxMessages: maxMessages, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
+    /// Commits offsets synchronously. Each value is the NEXT offset to read (last done + 1).
+    /// Runs on the consumer's queue (after a poll in progress returns).
+    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let client = self.client
+        try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets) }
+    }
+
+    /// Commits offsets synchronously on the calling thread. Meant for the rebalance handler (already on
+    /// the poll queue); from anywhere else, prefer ``commit(_:)``. Blocks until the broker answered.
+    public func commitSync(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+        try client.commit(offsets)
+    }
+
+    /// The group's committed offsets (next offset to read). Partitions without a committed offset are
+    /// left out of the result.
+    public func committed(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: Int64] in
+            try client.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
+    /// Stops fetching the partitions (records already fetched are discarded). Non-blocking; any thread.
+    public func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        try client.pause(partitions)
+    }
+
+    /// Resumes fetching paused partitions from their current position. Non-blocking; any thread.
+    public func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        guard !partitions.isEmpty else { return }
+        try client.resume(partitions)
+    }
+
+    /// The partitions currently assigned to this member, sorted. Non-blocking; any thread.
+    public func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
+        try client.assignment()
+    }
+
+    /// The last low/high watermarks librdkafka saw for the partition (from fetch responses), or `nil`
+    /// when unknown. Non-blocking; for lag metrics (`high - committed`).
+    public func watermarks(_ tp: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
+        client.cachedWatermarks(tp)
+    }
+
+    /// Asks the partition leader for the low/high watermarks. Runs on the consumer's queue.
+    public func queryWatermarks(_ tp: KafkaTopicPartition, timeout: Duration) async throws(KafkaError) -> (low: Int64, high: Int64) {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        let result = try await pollQueue.runBlocking { () throws(KafkaError) -> Watermarks in
+            let (low, high) = try client.queryWatermarks(tp, timeoutMilliseconds: timeoutMilliseconds)
+            return Watermarks(low: low, high: high)
+        }
+        return (result.low, result.high)
+    }
+
+    /// Leaves the group (the rebalance handler sees the revoke and can commit) and stops fetching.
+    /// Idempotent: later calls return at once. After closing, `poll` and `subscribe` throw.
+    public func close() async throws(KafkaError) {
+        guard !isClosed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let client = self.client
+        let logger = self.logger
+        try await pollQueue.runBlocking { () throws(KafkaError) in
+            logger.info("Kafka consumer closing")
+            try client.consumerClose()
+            logger.info("Kafka consumer closed")
+        }
+    }
+
+    private func checkOpen() throws(KafkaError) {
+        if isClosed.load(ordering: .acquiring) { throw KafkaError.closed("Kafka consumer of group \(groupID)") }
+    }
+}
+
+private struct Watermarks: Sendable {
+    var low: Int64
+    var high: Int64
+}

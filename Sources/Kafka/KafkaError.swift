@@ -1,0 +1,92 @@
+/// An error from the Kafka module: a librdkafka error (broker or local) or a misuse of the API.
+public struct KafkaError: Error, Sendable {
+    /// The raw `rd_kafka_resp_err_t` value: broker errors are positive, librdkafka's local errors are
+    /// negative (e.g. `-185` timed out). See ``Code`` for the values this module creates itself.
+    public var code: Int32
+    /// What went wrong, in words (librdkafka's error string, plus context).
+    public var message: String
+    /// Whether retrying the same operation may succeed.
+    public var isRetriable: Bool
+    /// Whether the client instance is unusable (librdkafka fatal error); the process should restart it.
+    public var isFatal: Bool
+
+    public init(code: Int32, message: String, isRetriable: Bool = false, isFatal: Bool = false) {
+        self.code = code
+        self.message = message
+        self.isRetriable = isRetriable
+        self.isFatal = isFatal
+    }
+}
+
+// MARK: - KafkaError + Code
+
+extension KafkaError {
+    /// Raw codes (librdkafka's `rd_kafka_resp_err_t` values) the module uses for its own errors.
+    public enum Code {
+        /// `RD_KAFKA_RESP_ERR__FAIL`: generic local failure.
+        public static let fail: Int32 = -196
+        /// `RD_KAFKA_RESP_ERR__DESTROY`: the client is closed or being destroyed.
+        public static let destroyed: Int32 = -197
+        /// `RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION`.
+        public static let unknownPartition: Int32 = -190
+        /// `RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC`.
+        public static let unknownTopic: Int32 = -188
+        /// `RD_KAFKA_RESP_ERR__INVALID_ARG`: an invalid configuration property or argument.
+        public static let invalidArgument: Int32 = -186
+        /// `RD_KAFKA_RESP_ERR__TIMED_OUT`.
+        public static let timedOut: Int32 = -185
+        /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
+        public static let queueFull: Int32 = -184
+        /// `RD_KAFKA_RESP_ERR__STATE`: wrong state (e.g. closed, or the group has active members).
+        public static let state: Int32 = -172
+        /// `RD_KAFKA_RESP_ERR__FATAL`.
+        public static let fatal: Int32 = -150
+        /// `RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART` (broker).
+        public static let unknownTopicOrPartition: Int32 = 3
+        /// `RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE` (broker).
+        public static let messageSizeTooLarge: Int32 = 10
+        /// `RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED` (broker).
+        public static let topicAuthorizationFailed: Int32 = 29
+    }
+
+    /// An invalid or unknown librdkafka configuration property. The message names the key.
+    public static func config(_ message: String) -> KafkaError {
+        KafkaError(code: Code.invalidArgument, message: message)
+    }
+
+    /// The topic does not exist (it is not auto-created).
+    public static func unknownTopic(_ topic: String) -> KafkaError {
+        KafkaError(code: Code.unknownTopicOrPartition, message: "topic \(topic) does not exist")
+    }
+
+    /// The client was closed.
+    public static func closed(_ what: String) -> KafkaError {
+        KafkaError(code: Code.destroyed, message: "\(what) is closed")
+    }
+
+    /// An operation did not finish in time.
+    public static func timedOut(_ what: String) -> KafkaError {
+        KafkaError(code: Code.timedOut, message: "\(what) timed out", isRetriable: true)
+    }
+
+    /// An operation is not possible in the current state.
+    public static func state(_ message: String) -> KafkaError {
+        KafkaError(code: Code.state, message: message)
+    }
+
+    /// A misuse of the API.
+    public static func invalidArgument(_ message: String) -> KafkaError {
+        KafkaError(code: Code.invalidArgument, message: message)
+    }
+}
+
+// MARK: - KafkaError + CustomStringConvertible
+
+extension KafkaError: CustomStringConvertible {
+    public var description: String {
+        var flags = ""
+        if isFatal { flags += ", fatal" }
+        if isRetriable { flags += ", retriable" }
+        return "KafkaError(\(code)\(flags)): \(message)"
+    }
+}

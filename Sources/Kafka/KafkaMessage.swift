@@ -1,0 +1,40 @@
+/// A record read from Kafka. The bytes are copies: the value never points into librdkafka memory.
+public struct KafkaMessage: Sendable {
+    /// The topic the record was read from.
+    public var topic: String
+    /// The partition the record was read from.
+    public var partition: Int32
+    /// The record's offset in its partition.
+    public var offset: Int64
+    /// The record key; `nil` means the record has no key.
+    public var key: [UInt8]?
+    /// The record value; `nil` means a tombstone.
+    public var value: [UInt8]?
+    /// The record headers, in order.
+    public var headers: [KafkaHeader]
+    /// Milliseconds since the epoch (create time or log-append time); `nil` if unavailable.
+    public var timestamp: Int64?
+
+    public init(
+        topic: String,
+        partition: Int32,
+        offset: Int64,
+        key: [UInt8]?,
+        value: [UInt8]?,
+        headers: [KafkaHeader] = [],
+        timestamp: Int64? = nil
+    ) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    /// The record's topic and partition.
+    public var topicPartition: KafkaTopicPartition {
+        KafkaTopicPartition(topic: topic, partition: partition)
+    }
+}

@@ -1,0 +1,41 @@
+import Logging
+import Synchronization
+
+/// What librdkafka's rebalance callback reports to the owner of a consumer.
+enum RDKafkaRebalanceEvent: Sendable {
+    case assigned([KafkaTopicPartition])
+    case revoked([KafkaTopicPartition], lost: Bool)
+}
+
+/// The state librdkafka's C callbacks reach through the handle's opaque pointer.
+///
+/// The handle's owner (``RDKafkaClient``) keeps this object alive until after `rd_kafka_destroy`
+/// returned, so the unretained pointer given to librdkafka never dangles.
+final class RDKafkaCallbackContext: Sendable {
+    let logger: Logger
+    /// Called from `rd_kafka_poll` / `rd_kafka_flush` with the per-message id and its outcome.
+    let onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)?
+    private let rebalanceObserver = Mutex<(@Sendable (RDKafkaRebalanceEvent) -> Void)?>(nil)
+    private let fatal = Mutex<KafkaError?>(nil)
+
+    init(logger: Logger, onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)? = nil) {
+        self.logger = logger
+        self.onDelivery = onDelivery
+    }
+
+    func setRebalanceObserver(_ observer: (@Sendable (RDKafkaRebalanceEvent) -> Void)?) {
+        rebalanceObserver.withLock { $0 = observer }
+    }
+
+    /// Calls the observer (outside the lock, so it may block and call back into the client).
+    func notifyRebalance(_ event: RDKafkaRebalanceEvent) {
+        let observer = rebalanceObserver.withLock { $0 }
+        observer?(event)
+    }
+
+    func recordFatalError(_ error: KafkaError) {
+        fatal.withLock { if $0 == nil { $0 = error } }
+    }
+
+    var fatalError: KafkaError? { fatal.withLock { $0 } }
+}

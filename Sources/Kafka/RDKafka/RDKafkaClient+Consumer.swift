@@ -1,0 +1,134 @@
+import CLibrdKafka
+import Logging
+
+// Consumer-side calls. The blocking ones (`consumerPoll`, `commit`, `committed`, `close`,
+// `queryWatermarks`, `offsetsForTimes`) must be called from a dedicated queue, never the cooperative pool.
+extension RDKafkaClient {
+    func subscribe(topics: [String]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(capacity: topics.count)
+        for topic in topics { list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA)) }
+        let code = try list.withListPointer { rd_kafka_subscribe(withUnsafeHandleUnchecked, $0) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "subscribe to \(topics)") }
+    }
+
+    /// Blocks up to `timeoutMilliseconds` for the first message, then takes what is immediately available,
+    /// up to `maxMessages`. Non-fatal consumer errors are logged and skipped; a fatal error throws.
+    func consumerPoll(maxMessages: Int, timeoutMilliseconds: Int32) throws(KafkaError) -> [KafkaMessage] {
+        var messages: [KafkaMessage] = []
+        var wait = timeoutMilliseconds
+        while messages.count < maxMessages {
+            guard let message = rd_kafka_consumer_poll(withUnsafeHandleUnchecked, wait) else { break }
+            defer { rd_kafka_message_destroy(message) }
+            wait = 0
+            let code = message.pointee.err
+            if code == RD_KAFKA_RESP_ERR_NO_ERROR {
+                messages.append(KafkaMessage(copying: message))
+            } else if code == RD_KAFKA_RESP_ERR__PARTITION_EOF {
+                continue
+            } else if code == RD_KAFKA_RESP_ERR__FATAL {
+                throw fatalError() ?? KafkaError(rdKafka: code, context: "consume")
+            } else {
+                let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
+                logger.warning(
+                    "Kafka consumer error",
+                    metadata: [
+                        KafkaLoggingKeys.errorCode: "\(code.rawValue)",
+                        KafkaLoggingKeys.errorReason: "\(String(cString: rd_kafka_err2str(code)))",
+                        KafkaLoggingKeys.topic: "\(topic)",
+                        KafkaLoggingKeys.partition: "\(message.pointee.partition)",
+                    ]
+                )
+            }
+        }
+        if let fatal = context.fatalError { throw fatal }
+        return messages
+    }
+
+    /// Synchronous commit of the given offsets (next offset to read). Blocks until the broker answered.
+    func commit(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let list = RDKafkaTopicPartitionList(offsets)
+        let code = try list.withListPointer { rd_kafka_commit(withUnsafeHandleUnchecked, $0, 0) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "commit") }
+        if let error = list.firstError(operation: "commit") { throw error }
+    }
+
+    /// The group's committed offsets; partitions without a committed offset are left out.
+    func committed(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int32) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        guard !partitions.isEmpty else { return [:] }
+        let list = RDKafkaTopicPartitionList(partitions)
+        let code = try list.withListPointer { rd_kafka_committed(withUnsafeHandleUnchecked, $0, timeoutMilliseconds) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "fetch committed offsets") }
+        if let error = list.firstError(operation: "fetch committed offset") { throw error }
+        var result: [KafkaTopicPartition: Int64] = [:]
+        for entry in list.entries where entry.offset >= 0 {
+            result[entry.topicPartition] = entry.offset
+        }
+        return result
+    }
+
+    /// Non-blocking.
+    func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(partitions)
+        let code = try list.withListPointer { rd_kafka_pause_partitions(withUnsafeHandleUnchecked, $0) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "pause") }
+        if let error = list.firstError(operation: "pause") { throw error }
+    }
+
+    /// Non-blocking.
+    func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(partitions)
+        let code = try list.withListPointer { rd_kafka_resume_partitions(withUnsafeHandleUnchecked, $0) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "resume") }
+        if let error = list.firstError(operation: "resume") { throw error }
+    }
+
+    /// Non-blocking.
+    func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
+        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
+        let code = rd_kafka_assignment(withUnsafeHandleUnchecked, &list)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(rdKafka: code, context: "assignment") }
+        return RDKafkaTopicPartitionList(adopting: list).entries.map(\.topicPartition).sorted()
+    }
+
+    /// Assigns partitions at explicit offsets (no group membership), replacing the assignment. Non-blocking.
+    func assign(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+        let list = RDKafkaTopicPartitionList(offsets)
+        let code = try list.withListPointer { rd_kafka_assign(withUnsafeHandleUnchecked, $0) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "assign") }
+    }
+
+    /// The last known low/high watermarks (from fetch responses); non-blocking. `nil` when unknown.
+    func cachedWatermarks(_ tp: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_get_watermark_offsets(withUnsafeHandleUnchecked, tp.topic, tp.partition, &low, &high)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return (low, high)
+    }
+
+    /// Asks the partition leader for the watermarks. Blocking.
+    func queryWatermarks(_ tp: KafkaTopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let code = rd_kafka_query_watermark_offsets(withUnsafeHandleUnchecked, tp.topic, tp.partition, &low, &high, timeoutMilliseconds)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "query watermarks of \(tp)") }
+        return (low, high)
+    }
+
+    /// ListOffsets by timestamp. Blocking. `-1` means "no record at or after the timestamp" (or, on the
+    /// mock cluster, always).
+    func offsetForTimestamp(_ timestamp: Int64, in tp: KafkaTopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> Int64 {
+        let list = RDKafkaTopicPartitionList([tp], offset: timestamp)
+        let code = try list.withListPointer { rd_kafka_offsets_for_times(withUnsafeHandleUnchecked, $0, timeoutMilliseconds) }
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "offsets for times \(tp)") }
+        if let error = list.firstError(operation: "offsets for times") { throw error }
+        return list.entries.first?.offset ?? -1
+    }
+
+    /// Leaves the group (running the revoke callback) and stops fetching. Blocking.
+    func consumerClose() throws(KafkaError) {
+        let code = rd_kafka_consumer_close(withUnsafeHandleUnchecked)
+        guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "consumer close") }
+    }
+}

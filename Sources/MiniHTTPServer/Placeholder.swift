@@ -1,1 +1,0 @@
-// Placeholder: replaced as the MiniHTTPServer module is built.
