@@ -8,6 +8,7 @@ let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let metrics = Target.Dependency.product(name: "Metrics", package: "swift-metrics")
 let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let serviceLifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
@@ -57,7 +58,7 @@ let package = Package(
             name: "june-relay",
             dependencies: [
                 "Pipeline", "Kafka", "JuneTransform", "JuneClient", "JuneStub", "MiniHTTPServer", "RelayOperations",
-                argumentParser, logging, metrics, prometheus, serviceLifecycle,
+                argumentParser, logging, metrics, prometheus, serviceLifecycle, unixSignals,
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import JuneClient
 import JuneTransform
@@ -20,7 +21,7 @@ public final class Pipeline: Service, Sendable {
     let transformer: JuneTransformer
     let metrics: PipelineMetrics
     let logger: Logger
-    let state: Mutex<PipelineState>
+    let state: SharedPipelineState
     private let stopRequested = Atomic<Bool>(false)
 
     /// Builds the pipeline and its consumer. The consumer's rebalance callbacks go to the pipeline.
@@ -38,7 +39,7 @@ public final class Pipeline: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         self.transformer = JuneTransformer(maxEventBytes: configuration.maxEventBytes)
-        let state = Mutex(PipelineState(maxInFlight: configuration.maxInFlight))
+        let state = SharedPipelineState(PipelineState(maxInFlight: configuration.maxInFlight))
         self.state = state
         let handler = PipelineRebalanceHandler(
             state: state,
@@ -132,7 +133,7 @@ public final class Pipeline: Service, Sendable {
         if let value = message.value {
             result = transformer.transform(value)
         } else {
-            result = .failure(TransformError.tombstone)
+            result = .failure(TransformError(reason: .invalidJSON, message: "Record has no value (tombstone)"))
         }
         let laneKey: String?
         switch result {
@@ -236,5 +237,21 @@ public final class Pipeline: Service, Sendable {
         }
         await producer.close()
         logger.info("Pipeline stopped")
+    }
+}
+
+// MARK: - Pipeline + lag
+
+extension Pipeline {
+    /// Consumer lag per assigned partition: librdkafka's cached high watermark minus the committed offset
+    /// (non-blocking; the watermark comes with every fetch response).
+    func updateLag() {
+        let committed: [(KafkaTopicPartition, Int64?)] = state.withLock { state in
+            state.assigned.map { ($0, state.tracker.partitions[$0]?.lastCommitted) }
+        }
+        for (partition, offset) in committed {
+            guard let (low, high) = consumer.watermarks(partition), high >= 0 else { continue }
+            metrics.recordLag(partition, lag: max(0, high - (offset ?? low)))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Kafka
 import Logging
@@ -10,12 +11,12 @@ import Synchronization
 /// Revoke: stop new work for the partitions, wait up to the drain timeout for their in-flight events,
 /// commit their watermarks, then forget them; later results are discarded by the generation check.
 final class PipelineRebalanceHandler: KafkaRebalanceHandler {
-    private let state: Mutex<PipelineState>
+    private let state: SharedPipelineState
     private let drainTimeout: Duration
     private let metrics: PipelineMetrics
     private let logger: Logger
 
-    init(state: Mutex<PipelineState>, drainTimeout: Duration, metrics: PipelineMetrics, logger: Logger) {
+    init(state: SharedPipelineState, drainTimeout: Duration, metrics: PipelineMetrics, logger: Logger) {
         self.state = state
         self.drainTimeout = drainTimeout
         self.metrics = metrics

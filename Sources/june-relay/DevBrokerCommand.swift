@@ -11,10 +11,10 @@ struct DevBrokerCommand: AsyncParsableCommand {
     )
 
     @Option(help: "Number of brokers.")
-    var brokers = 3
+    var brokers = DevBroker.defaultBrokers
 
     @Option(help: "Partitions of each created topic.")
-    var partitions = 4
+    var partitions = DevBroker.defaultPartitions
 
     @Option(help: "Topic to create (repeatable).")
     var topic: [String] = []
@@ -26,18 +26,13 @@ struct DevBrokerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay.dev-broker")
-        let cluster = try KafkaMockCluster(brokers: brokers, logger: logger)
-        for name in topic {
-            try cluster.createTopic(name, partitions: partitions)
-        }
+        let cluster = try DevBroker.start(brokers: brokers, topics: topic, partitions: partitions, logger: logger)
         let bootstrap = cluster.bootstrapServers
-        print(bootstrap)
-        fflush(stdout)
+        Console.printLine(bootstrap)
         if let bootstrapFile {
             try Data((bootstrap + "\n").utf8).write(to: URL(fileURLWithPath: bootstrapFile), options: .atomic)
         }
-        logger.info("dev-broker running", metadata: ["bootstrap": "\(bootstrap)", "topics": "\(topic)"])
-        _ = await SignalWaiter.waitForTermination()
+        _ = await DevBroker.waitForTerminationSignal()
         logger.info("dev-broker stopping")
         withExtendedLifetime(cluster) {}
     }

@@ -30,7 +30,9 @@ struct DevProduceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay.dev-produce")
-        let producer = try KafkaProducer(configuration: KafkaProducerConfiguration(bootstrapServers: brokers), logger: logger)
+        var configuration = KafkaProducerConfiguration(bootstrapServers: brokers)
+        configuration.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
         let started = ContinuousClock.now
         try await Self.produce(count: events, samples: &samples, topic: topic, producer: producer)
@@ -39,18 +41,24 @@ struct DevProduceCommand: AsyncParsableCommand {
         print("produced \(samples.produced) events (\(samples.invalid) invalid) to \(topic) in \(String(format: "%.1f", seconds)) s")
     }
 
-    /// Produces in batches: each batch is enqueued in order (so per-key order holds) and awaited as a whole.
+    /// Produces in batches of up to 5,000: within a batch, each key's records are sent one after the other
+    /// (so per-key order holds), different keys concurrently; batches follow each other.
     static func produce(count: Int, samples: inout SampleEvents, topic: String, producer: KafkaProducer) async throws {
         var remaining = count
         while remaining > 0 {
             let size = min(remaining, 5_000)
-            var batch: [KafkaProducerRecord] = []
-            batch.reserveCapacity(size)
+            var byKey: [[UInt8]: [KafkaProducerRecord]] = [:]
             for _ in 0..<size {
                 let (key, value) = samples.next()
-                batch.append(KafkaProducerRecord(topic: topic, key: key, value: value))
+                byKey[key, default: []].append(KafkaProducerRecord(topic: topic, key: key, value: value))
             }
-            try await producer.sendBatch(batch)
+            try await withThrowingDiscardingTaskGroup { group in
+                for records in byKey.values {
+                    group.addTask {
+                        for record in records { _ = try await producer.send(record) }
+                    }
+                }
+            }
             remaining -= size
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import JuneStub
+import Kafka
 import Logging
 
 /// `june-relay june-stub`: a local stand-in for June's API with latency and fault injection (spec §7).
@@ -31,10 +32,10 @@ struct JuneStubCommand: AsyncParsableCommand {
         configuration.latency = .milliseconds(latencyMs)
         configuration.failRate = failRate
         configuration.throttleRate = throttleRate
-        let stub = try await JuneStub.start(configuration: configuration, logger: logger)
-        print("http://127.0.0.1:\(stub.port)")
-        fflush(stdout)
-        _ = await SignalWaiter.waitForTermination()
+        let stub = JuneStub(configuration: configuration, logger: logger)
+        try await stub.start()
+        Console.printLine("http://127.0.0.1:\(stub.port)")
+        _ = await DevBroker.waitForTerminationSignal()
         try await stub.shutdown()
     }
 }

@@ -15,12 +15,15 @@ struct MetricsServer: Service {
     func run() async throws {
         let registry = self.registry
         let pipeline = self.pipeline
-        let server = MiniHTTPServer(host: "0.0.0.0", port: port, logger: logger) { request in
+        let server = MiniHTTPServer(
+            configuration: MiniHTTPServerConfiguration(host: "0.0.0.0", port: port),
+            logger: logger
+        ) { request in
             switch (request.method, request.path) {
             case ("GET", "/metrics"):
                 return MiniHTTPResponse(
                     status: 200,
-                    headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")],
+                    headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
                     body: registry.emitToBuffer()
                 )
             case ("GET", "/healthz"):
@@ -36,7 +39,7 @@ struct MetricsServer: Service {
         try await withGracefulShutdownHandler {
             try await server.run()
         } onGracefulShutdown: {
-            server.shutdown()
+            Task { try? await server.shutdown() }
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import JuneClient
 import Kafka
@@ -6,6 +7,7 @@ import Metrics
 import Pipeline
 import Prometheus
 import ServiceLifecycle
+import UnixSignals
 
 /// Wires the relay's services and runs them until SIGTERM/SIGINT (spec §5: graceful, exit 0).
 enum Relay {
