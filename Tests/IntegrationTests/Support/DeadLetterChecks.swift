@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Kafka
 
 /// Checks the dead-letter topic against the records a test expected there (spec §6).

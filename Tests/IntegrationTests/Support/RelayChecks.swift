@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import Kafka
 
 /// Checks shared by the scenarios.
