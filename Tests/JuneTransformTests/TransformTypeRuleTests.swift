@@ -16,6 +16,7 @@ import Testing
     }
 
     @Test func identifyRequiresTimestamp() {
+        #expect(TestSupport.error(#"{"type":"identify"}"#)?.message == #"Missing required value from "userIdOnly""#)
         #expect(TestSupport.error(#"{"type":"identify","userId":"u"}"#)?.message == #"Missing required value from "timestamp""#)
     }
 
