@@ -93,6 +93,11 @@ extension Pipeline {
                 metadata: eventMetadata(event, ["retry.attempt": "\(event.attempts)", "retry.delay": "\(delay)"])
             )
             scheduleRetry(event, after: delay)
+            if inOutage {
+                // The one slot left during an outage is the probe: space probes out instead of cycling
+                // through every waiting lane back to back.
+                try? await Task.sleep(for: configuration.outageProbeSpacing)
+            }
             return state.withLock { $0.lanes.deferRetry(event) }
         }
     }
