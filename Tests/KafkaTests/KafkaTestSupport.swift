@@ -6,10 +6,21 @@ import Synchronization
 /// Helpers shared by the Kafka tests: each test starts its own mock cluster and uses unique names.
 enum KafkaTestSupport {
     static let logger: Logger = {
+        installHandleCheckAtExit()
         var logger = Logger(label: "kafka-tests")
         logger.logLevel = ProcessInfo.processInfo.environment["KAFKA_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         return logger
     }()
+
+    /// With `KAFKA_LEAK_CHECK=1` (scripts/leak-check.sh), reports at exit whether every librdkafka handle
+    /// was destroyed: a handle kept alive by its own threads is reachable, so LeakSanitizer cannot see it.
+    private static func installHandleCheckAtExit() {
+        guard ProcessInfo.processInfo.environment["KAFKA_LEAK_CHECK"] == "1" else { return }
+        atexit {
+            let clean = KafkaDiagnostics.waitForAllClientsDestroyed(timeout: .seconds(10))
+            FileHandle.standardError.write(Data((clean ? "KAFKA-HANDLES: all destroyed\n" : "KAFKA-HANDLES: OUTSTANDING\n").utf8))
+        }
+    }
 
     static func uniqueName(_ prefix: String) -> String {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
