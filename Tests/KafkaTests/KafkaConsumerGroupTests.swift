@@ -101,8 +101,14 @@ import Testing
         try cluster.createTopic(topic, partitions: 4)
         let group = KafkaTestSupport.uniqueName("g")
         let all = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
-        let firstHandler = RecordingRebalanceHandler()
-        let secondHandler = RecordingRebalanceHandler()
+        let producer = try KafkaTestSupport.producer(cluster)
+        for partition in Int32(0)..<4 {
+            for _ in 0..<3 { _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: [1])) }
+        }
+        await producer.close()
+        // Both commit from inside the revoke callback: the first 1, the second 2.
+        let firstHandler = RecordingRebalanceHandler(commitOnRevoke: 1)
+        let secondHandler = RecordingRebalanceHandler(commitOnRevoke: 2)
         let first = try KafkaConsumer(
             configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group),
             logger: KafkaTestSupport.logger,
@@ -136,5 +142,29 @@ import Testing
         #expect(try await KafkaTestSupport.poll([first]) { try first.assignment() == all })
         try await first.close()
         #expect(firstHandler.events.last == .revoked(all))
+        #expect(firstHandler.errors.isEmpty, "\(firstHandler.errors)")
+        #expect(secondHandler.errors.isEmpty, "\(secondHandler.errors)")
+        // The first member committed last (on close), for every partition.
+        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestSupport.logger)
+        let committed = try await admin.committedOffsets(group: group, partitions: all, timeout: .seconds(5))
+        #expect(committed == Dictionary(uniqueKeysWithValues: all.map { ($0, Int64(1)) }))
+    }
+
+    @Test func rebalanceHandlerSeesEagerAssignAndRevoke() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
+        let topic = KafkaTestSupport.uniqueName("eager")
+        try cluster.createTopic(topic, partitions: 2)
+        let all = (0..<2).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
+        let handler = RecordingRebalanceHandler(commitOnRevoke: 0)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g"), strategy: "range"),
+            logger: KafkaTestSupport.logger,
+            rebalanceHandler: handler
+        )
+        try consumer.subscribe(topics: [topic])
+        #expect(try await KafkaTestSupport.poll([consumer]) { try consumer.assignment() == all })
+        try await consumer.close()
+        #expect(handler.events == [.assigned(all), .revoked(all)])
+        #expect(handler.errors.isEmpty, "\(handler.errors)")
     }
 }

@@ -78,11 +78,17 @@ final class RecordingRebalanceHandler: KafkaRebalanceHandler {
     }
 
     private let recorded = Mutex<[Event]>([])
+    private let commitErrors = Mutex<[KafkaError]>([])
     private let pauseOnAssign: Set<KafkaTopicPartition>
+    private let commitOnRevoke: Int64?
 
-    init(pauseOnAssign: Set<KafkaTopicPartition> = []) {
+    /// - Parameter commitOnRevoke: commit this offset for every revoked partition, from inside the callback.
+    init(pauseOnAssign: Set<KafkaTopicPartition> = [], commitOnRevoke: Int64? = nil) {
         self.pauseOnAssign = pauseOnAssign
+        self.commitOnRevoke = commitOnRevoke
     }
+
+    var errors: [KafkaError] { commitErrors.withLock { $0 } }
 
     var events: [Event] { recorded.withLock { $0 } }
 
@@ -100,6 +106,13 @@ final class RecordingRebalanceHandler: KafkaRebalanceHandler {
     }
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        if let offset = commitOnRevoke {
+            do throws(KafkaError) {
+                try consumer.commitSync(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offset) }))
+            } catch {
+                commitErrors.withLock { $0.append(error) }
+            }
+        }
         recorded.withLock { $0.append(.revoked(partitions.sorted())) }
     }
 }
