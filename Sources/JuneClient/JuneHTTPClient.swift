@@ -45,6 +45,9 @@ public final class JuneHTTPClient: JuneSending {
             idleTimeout: .seconds(60),
             concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnections
         )
+        // Fail a refused connection at once: the caller's retry policy (backoff, outage detection) decides
+        // when to try again, instead of AHC silently retrying until the connect timeout.
+        clientConfiguration.connectionPool.retryConnectionEstablishment = false
         clientConfiguration.timeout = .init(
             connect: min(self.timeout, .seconds(10)),
             read: self.timeout

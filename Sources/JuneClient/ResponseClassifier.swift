@@ -78,9 +78,10 @@ public enum ResponseClassifier {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
+        let collapsed = text.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
         for format in ["EEE, dd MMM yyyy HH:mm:ss zzz", "EEEE, dd-MMM-yy HH:mm:ss zzz", "EEE MMM d HH:mm:ss yyyy"] {
             formatter.dateFormat = format
-            if let date = formatter.date(from: text) {
+            if let date = formatter.date(from: collapsed) {
                 return date
             }
         }

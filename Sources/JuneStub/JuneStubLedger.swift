@@ -4,11 +4,13 @@ struct JuneStubLedger: Sendable {
     private struct UserRecord: Sendable {
         var seen: Set<Int> = []
         var maxSeq: Int = .min
-        /// Accepted seqs in arrival order (duplicates included), for `GET /events`.
+        /// Accepted seqs in arrival order (duplicates included), for `GET /events`; the first
+        /// `arrivalsLimitPerUser` only, so long benchmarks on a few users do not grow it without bound.
         var arrivals: [Int] = []
     }
 
     static let authorizationSeenLimit = 10
+    static let arrivalsLimitPerUser = 100_000
 
     private var requests = 0
     private var accepted = 0
@@ -46,7 +48,9 @@ struct JuneStubLedger: Sendable {
             }
             record.seen.insert(seq)
             record.maxSeq = max(record.maxSeq, seq)
-            record.arrivals.append(seq)
+            if record.arrivals.count < Self.arrivalsLimitPerUser {
+                record.arrivals.append(seq)
+            }
         }
         self.users[user] = record
     }

@@ -67,7 +67,8 @@ struct JSONValidator {
                     i += 1
                     pop()
                 } else {
-                    key = try parseKey()
+                    let k = try parseKey()
+                    if depth == 1 { key = k }
                     continue valueLoop
                 }
             case UInt8(ascii: "["):
@@ -114,7 +115,8 @@ struct JSONValidator {
                     if d == UInt8(ascii: ",") {
                         i += 1
                         skipWhitespace()
-                        key = try parseKey()
+                        let k = try parseKey()
+                        if depth == 1 { key = k }
                         continue valueLoop
                     }
                     if d == UInt8(ascii: "}") {

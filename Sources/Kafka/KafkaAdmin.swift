@@ -32,7 +32,6 @@ public final class KafkaAdmin: Sendable {
         var properties = additional
         properties["bootstrap.servers"] = bootstrapServers
         if let groupID { properties["group.id"] = groupID }
-        properties["allow.auto.create.topics"] = "false"
         properties["enable.auto.commit"] = "false"
         properties["enable.auto.offset.store"] = "false"
         properties["enable.partition.eof"] = "false"

@@ -40,24 +40,23 @@ public struct MiniHTTPRequest: Sendable {
     }
 
     static func percentDecode(_ text: Substring) -> String {
+        let input = Array(text.utf8)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "+"):
+        bytes.reserveCapacity(input.count)
+        var i = 0
+        while i < input.count {
+            let byte = input[i]
+            if byte == UInt8(ascii: "+") {
                 bytes.append(UInt8(ascii: " "))
-            case UInt8(ascii: "%"):
-                if let high = iterator.next(), let low = iterator.next(),
-                    let h = hexValue(high), let l = hexValue(low)
-                {
-                    bytes.append(h << 4 | l)
-                } else {
-                    bytes.append(byte)
-                }
-            default:
+            } else if byte == UInt8(ascii: "%"), i + 2 < input.count,
+                let high = hexValue(input[i + 1]), let low = hexValue(input[i + 2])
+            {
+                bytes.append(high << 4 | low)
+                i += 2
+            } else {
                 bytes.append(byte)
             }
+            i += 1
         }
         return String(decoding: bytes, as: UTF8.self)
     }

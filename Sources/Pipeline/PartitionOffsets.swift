@@ -38,8 +38,9 @@ struct PartitionOffsets: Sendable {
             committable = offsets[head] + 1
             head += 1
         }
+        let released = head - start
         compactIfNeeded()
-        return head == start ? 0 : (head - start)
+        return released
     }
 
     private func index(of offset: Int64) -> Int? {

@@ -92,8 +92,15 @@ extension Pipeline {
                 "June request will be retried",
                 metadata: eventMetadata(event, ["retry.attempt": "\(event.attempts)", "retry.delay": "\(delay)"])
             )
+            if inOutage {
+                // The one slot left during an outage is the probe: space probes out instead of cycling
+                // through every waiting lane back to back.
+                try? await Task.sleep(for: configuration.outageProbeSpacing)
+            }
+            // Defer first, then start the timer: the timer must find the lane waiting, not running.
+            let next = state.withLock { $0.lanes.deferRetry(event) }
             scheduleRetry(event, after: delay)
-            return state.withLock { $0.lanes.deferRetry(event) }
+            return next
         }
     }
 

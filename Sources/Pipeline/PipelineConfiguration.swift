@@ -24,6 +24,8 @@ public struct PipelineConfiguration: Sendable {
     public var retryPolicy = RetryPolicy()
     /// Longest wait between probes while June is in an outage. Default: 2 s.
     public var outageProbeInterval: Duration = .seconds(2)
+    /// Pause between probe requests while June is in an outage. Default: 500 ms.
+    public var outageProbeSpacing: Duration = .milliseconds(500)
     /// Largest accepted record value, in bytes; larger records are dead-lettered. Default: 1 MiB.
     public var maxEventBytes = 1_048_576
 

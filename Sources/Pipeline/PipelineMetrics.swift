@@ -34,7 +34,7 @@ public final class PipelineMetrics: Sendable {
     }
 
     private let partitions = Mutex<[KafkaTopicPartition: PartitionMetrics]>([:])
-    private let delivered: [JuneEventType: Counter]
+    private let deliveredByType: [JuneEventType: Counter]
     private let durations: [JuneEventType: [Outcome: Timer]]
     private let deadLettered: [DeadLetterReason: Counter]
     let retries = Counter(label: "relay_june_retries_total")
@@ -46,6 +46,12 @@ public final class PipelineMetrics: Sendable {
     let revocations = Counter(label: "relay_rebalances_total", dimensions: [("kind", "revoke")])
     let commitFailures = Counter(label: "relay_commit_failures_total")
     let deadLetterFailures = Counter(label: "relay_dead_letter_failures_total")
+    /// Process-wide totals readable in-process (demo progress, summaries), beside the exported metrics.
+    private let deliveredTotal = Atomic<Int>(0)
+    private let deadLetteredTotal = Atomic<Int>(0)
+
+    public var deliveredCount: Int { deliveredTotal.load(ordering: .relaxed) }
+    public var deadLetteredCount: Int { deadLetteredTotal.load(ordering: .relaxed) }
 
     public init() {
         let types: [JuneEventType] = [.identify, .track, .group, .page]
@@ -63,7 +69,7 @@ public final class PipelineMetrics: Sendable {
             }
             durations[type] = byOutcome
         }
-        self.delivered = delivered
+        self.deliveredByType = delivered
         self.durations = durations
         var deadLettered: [DeadLetterReason: Counter] = [:]
         for reason in DeadLetterReason.allCases {
@@ -77,11 +83,13 @@ public final class PipelineMetrics: Sendable {
     }
 
     func recordDelivered(_ type: JuneEventType) {
-        delivered[type]?.increment()
+        deliveredByType[type]?.increment()
+        deliveredTotal.add(1, ordering: .relaxed)
     }
 
     func recordDeadLettered(_ reason: DeadLetterReason) {
         deadLettered[reason]?.increment()
+        deadLetteredTotal.add(1, ordering: .relaxed)
     }
 
     func recordRequest(_ type: JuneEventType, outcome: Outcome, duration: Duration) {

@@ -1,7 +1,140 @@
 import ArgumentParser
+import Foundation
+import JuneClient
+import JuneStub
+import Kafka
+import Logging
+import Pipeline
 
-/// `june-relay demo` (spec §7).
+/// `june-relay demo`: one command that shows the whole product (spec §7). It starts the embedded broker
+/// and the June stub, produces numbered sample events (some invalid), runs the real pipeline on them
+/// with a progress line, and prints a summary.
 struct DemoCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "demo", abstract: "Run the whole pipeline locally on sample events.")
-    @Option(help: "Number of sample events.") var events = 20_000
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the whole pipeline locally: embedded broker, June stub, sample events, progress, summary."
+    )
+
+    @Option(help: "Number of sample events.")
+    var events = 20_000
+
+    @Option(help: "Number of distinct users.")
+    var users = 1_000
+
+    @Option(help: "June stub latency in milliseconds.")
+    var latencyMs = 5
+
+    @Option(help: "Fraction of June requests the stub answers 503 (the relay retries them).")
+    var failRate = 0.01
+
+    @Option(help: "Make every Nth event invalid (0 = none).")
+    var invalidEvery = 97
+
+    @OptionGroup var logging: LoggingOptions
+
+    func run() async throws {
+        var quiet = logging
+        if quiet.logLevel == .info { quiet.logLevel = .warning }
+        let logger = quiet.bootstrap(label: "june-relay.demo")
+        let topic = "demo-events"
+        let dlqTopic = "demo-events.dlq"
+
+        Console.printLine("june-relay demo: \(events) events from \(users) users, June stub latency \(latencyMs) ms, \(Int(failRate * 100))% 503s")
+        let cluster = try DevBroker.start(brokers: 3, topics: [topic, dlqTopic], partitions: 8, logger: logger)
+        Console.printLine("  embedded Kafka (librdkafka mock cluster): \(cluster.bootstrapServers), topic \(topic) with 8 partitions")
+        let stub = JuneStub(
+            configuration: JuneStubConfiguration(port: 0, latency: .milliseconds(latencyMs), failRate: failRate),
+            logger: logger
+        )
+        try await stub.start()
+        Console.printLine("  June stub: http://127.0.0.1:\(stub.port)")
+
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
+        let produceStart = ContinuousClock.now
+        try await DevProduceCommand.produce(count: events, samples: &samples, topic: topic, producer: producer)
+        Console.printLine("  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
+
+        let june = try JuneHTTPClient(
+            configuration: JuneClientConfiguration(baseURL: "http://127.0.0.1:\(stub.port)", writeKey: "demo-write-key"),
+            logger: logger
+        )
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "june-relay-demo")
+        consumerConfiguration.additionalProperties = ["topic.metadata.refresh.interval.ms": "1000"]
+        let metrics = PipelineMetrics()
+        let pipeline = try Pipeline(
+            configuration: PipelineConfiguration(topics: [topic], deadLetterTopic: dlqTopic),
+            consumerConfiguration: consumerConfiguration,
+            producer: producer,
+            sender: june,
+            metrics: metrics,
+            logger: logger
+        )
+        let started = ContinuousClock.now
+        let running = Task { try await pipeline.run() }
+
+        let total = samples.produced
+        var lastLine = ""
+        while metrics.deliveredCount + metrics.deadLetteredCount < total {
+            try await Task.sleep(for: .milliseconds(250))
+            let snapshot = pipeline.snapshot
+            let done = metrics.deliveredCount + metrics.deadLetteredCount
+            let elapsed = ContinuousClock.now - started
+            let rate = Double(done) / max(0.001, elapsed / .seconds(1))
+            let line = String(
+                format: "  [%@] %6d/%d done · delivered %6d · dead-lettered %4d · in flight %3d · %6.0f events/s%@",
+                Self.bar(done, total), done, total, metrics.deliveredCount, metrics.deadLetteredCount, snapshot.inFlight, rate,
+                snapshot.inOutage ? " · JUNE OUTAGE" : ""
+            )
+            if line != lastLine {
+                FileHandle.standardOutput.write(Data(("\r" + line).utf8))
+                lastLine = line
+            }
+            if elapsed > .seconds(600) {
+                Console.printLine("\n  giving up after 10 minutes")
+                break
+            }
+        }
+        let elapsed = ContinuousClock.now - started
+        Console.printLine("")
+        pipeline.requestStop()
+        try await running.value
+        try await june.shutdown()
+
+        let stats = stub.stats()
+        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: logger)
+        var dlqRecords: Int64 = 0
+        for partition in try await admin.partitions(topic: dlqTopic, timeout: .seconds(5)) {
+            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: dlqTopic, partition: partition), timeout: .seconds(5))
+            dlqRecords += high - low
+        }
+        try await stub.shutdown()
+
+        let valid = total - samples.invalid
+        let ordered = stats.orderViolations == 0
+        let complete = stats.uniqueAccepted == valid && Int(dlqRecords) == samples.invalid
+        Console.printLine("""
+
+            Summary
+              events produced     \(total) (\(samples.invalid) invalid)
+              delivered to June   \(stats.uniqueAccepted) of \(valid) valid (duplicates \(stats.duplicates), 503s retried \(stats.status["503"] ?? 0))
+              dead-lettered       \(dlqRecords) records in \(dlqTopic) (expected \(samples.invalid))
+              per-user order      \(ordered ? "kept" : "VIOLATED \(stats.orderViolations) times") across \(stats.users) users
+              throughput          \(Int(Double(total) / max(0.001, elapsed / .seconds(1)))) events/s (\(Self.seconds(elapsed)) s, debug builds are slower)
+              result              \(complete && ordered ? "OK" : "PROBLEM")
+            """)
+        if !(complete && ordered) { throw ExitCode(1) }
+    }
+
+    private static func seconds(_ duration: Duration) -> String {
+        String(format: "%.1f", duration / .seconds(1))
+    }
+
+    private static func bar(_ done: Int, _ total: Int) -> String {
+        let width = 20
+        let filled = total == 0 ? width : min(width, done * width / total)
+        return String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+    }
 }

@@ -2,8 +2,7 @@
 
 extension KafkaConsumerConfiguration {
     /// The librdkafka properties for this configuration: typed settings, then `additionalProperties`,
-    /// then the properties the module relies on (explicit commits only, no EOF events, no topic
-    /// auto-creation by the consumer unless asked for in `additionalProperties`).
+    /// then the properties the module relies on (explicit commits only, no EOF events).
     public func properties() -> [String: String] {
         var properties: [String: String] = [
             "bootstrap.servers": bootstrapServers,
@@ -12,7 +11,10 @@ extension KafkaConsumerConfiguration {
             "partition.assignment.strategy": assignmentStrategy,
             "session.timeout.ms": sessionTimeout.millisecondsProperty,
             "heartbeat.interval.ms": heartbeatInterval.millisecondsProperty,
-            "allow.auto.create.topics": "false",
+            // librdkafka's consumer default is already no auto-creation; setting it explicitly makes
+            // 2.0.2 warn on every metadata request to brokers that report old API versions (the mock).
+            // Bound the prefetch queue (default 64 MiB) so memory stays flat whatever the backlog.
+            "queued.max.messages.kbytes": String(maxPrefetchKilobytes),
         ]
         properties.merge(additionalProperties) { _, additional in additional }
         properties["enable.auto.commit"] = "false"

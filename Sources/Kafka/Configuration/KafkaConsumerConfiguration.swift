@@ -29,6 +29,9 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// How often the member heartbeats to the group coordinator. librdkafka: `heartbeat.interval.ms`.
     /// Default: 3 seconds.
     public var heartbeatInterval: Duration = .seconds(3)
+    /// Upper bound of librdkafka's prefetched-message queue, in KiB. librdkafka:
+    /// `queued.max.messages.kbytes` (its own default is 65536). Default: 16384 (16 MiB).
+    public var maxPrefetchKilobytes = 16_384
     /// Any librdkafka consumer property (TLS, SASL, tuning), applied after the typed settings above.
     /// `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` cannot be changed.
     /// Default: empty.

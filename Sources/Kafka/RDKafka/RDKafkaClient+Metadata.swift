@@ -1,16 +1,15 @@
 import CLibrdKafka
 
 extension RDKafkaClient {
-    /// The topic's partition ids, sorted, or `nil` when the broker says the topic does not exist.
-    /// Blocking. Does not create the topic (consumer handles send `AllowAutoTopicCreation=false`
-    /// unless `allow.auto.create.topics=true`).
+    /// The topic's partition ids, sorted, or `nil` when the cluster does not have the topic. Blocking.
+    ///
+    /// Asks for the metadata of ALL topics and looks for this one: asking for the topic by name (a
+    /// topic handle) makes the librdkafka 2.0.2 mock cluster auto-create it, whatever
+    /// `AllowAutoTopicCreation` says, and would do the same on brokers with `auto.create.topics.enable`
+    /// and old protocol versions.
     func partitions(topic: String, timeoutMilliseconds: Int32) throws(KafkaError) -> [Int32]? {
-        guard let topicHandle = rd_kafka_topic_new(withUnsafeHandleUnchecked, topic, nil) else {
-            throw KafkaError(rdKafka: rd_kafka_last_error(), context: "topic handle for \(topic)")
-        }
-        defer { rd_kafka_topic_destroy(topicHandle) }
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        let code = rd_kafka_metadata(withUnsafeHandleUnchecked, 0, topicHandle, &metadata, timeoutMilliseconds)
+        let code = rd_kafka_metadata(withUnsafeHandleUnchecked, 1, nil, &metadata, timeoutMilliseconds)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError(rdKafka: code, context: "metadata for topic \(topic)")
         }

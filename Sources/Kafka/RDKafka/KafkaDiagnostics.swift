@@ -1,0 +1,14 @@
+import CLibrdKafka
+
+/// Process-wide librdkafka checks, for tests and leak checks.
+public enum KafkaDiagnostics {
+    /// Waits up to `timeout` until every librdkafka client handle in the process was destroyed
+    /// (`rd_kafka_wait_destroyed`). Returns `false` if some handle is still alive: a consumer, producer,
+    /// admin or mock cluster that was never released.
+    public static func waitForAllClientsDestroyed(timeout: Duration) -> Bool {
+        rd_kafka_wait_destroyed(timeout.clampedMilliseconds) == 0
+    }
+
+    /// librdkafka's version string (e.g. `2.0.2`).
+    public static var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
+}

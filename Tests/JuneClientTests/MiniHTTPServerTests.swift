@@ -1,0 +1,139 @@
+import AsyncHTTPClient
+import MiniHTTPServer
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@Suite(.timeLimit(.minutes(1)))
+struct MiniHTTPServerTests {
+    func withServer(
+        _ configuration: MiniHTTPServerConfiguration = .init(port: 0),
+        responder: MiniHTTPResponder,
+        _ body: (MiniHTTPServer, HTTPClient) async throws -> Void
+    ) async throws {
+        let server = MiniHTTPServer(configuration: configuration, logger: quietLogger, responder: responder)
+        try await server.start()
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        do {
+            try await body(server, client)
+        } catch {
+            try? await client.shutdown()
+            try? await server.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        try await server.shutdown()
+    }
+
+    func get(_ client: HTTPClient, _ url: String, method: HTTPMethod = .GET, body: [UInt8]? = nil) async throws
+        -> (status: Int, body: String, headers: HTTPHeaders)
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await client.execute(request, timeout: .seconds(5))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes), response.headers)
+    }
+
+    @Test func ephemeralPortIsExposedAndRequestsAreParsed() async throws {
+        try await self.withServer(responder: .asynchronous({ request in
+            .text("\(request.method) \(request.path) \(request.queryParameter("name") ?? "-") \(request.body.count)")
+        })) { server, client in
+            #expect(server.port > 0)
+            let response = try await self.get(client, "http://127.0.0.1:\(server.port)/hello?name=a%20b", method: .POST, body: [1, 2, 3])
+            #expect(response.status == 200)
+            #expect(response.body == "POST /hello a b 3")
+            #expect(response.headers.first(name: "content-type") == "text/plain; charset=utf-8")
+        }
+    }
+
+    @Test func keepAliveServesManyRequests() async throws {
+        try await self.withServer(responder: .synchronous({ _ in .text("ok") })) { server, client in
+            for _ in 0..<20 {
+                let response = try await self.get(client, "http://127.0.0.1:\(server.port)/")
+                #expect(response.status == 200)
+                #expect(response.headers.first(name: "connection") == nil)
+            }
+        }
+    }
+
+    @Test func oversizedBodiesGet413() async throws {
+        try await self.withServer(.init(port: 0, maxBodySize: 1024), responder: .synchronous({ _ in .text("ok") })) { server, client in
+            let small = try await self.get(client, "http://127.0.0.1:\(server.port)/", method: .POST, body: .init(repeating: 1, count: 1024))
+            #expect(small.status == 200)
+            let large = try await self.get(client, "http://127.0.0.1:\(server.port)/", method: .POST, body: .init(repeating: 1, count: 5000))
+            #expect(large.status == 413)
+        }
+    }
+
+    @Test func delayedResponsesWaitWithoutBlocking() async throws {
+        try await self.withServer(responder: .synchronous({ _ in MiniHTTPResponse(status: 204, delay: .milliseconds(200)) })) {
+            server,
+            client in
+            let started = ContinuousClock.now
+            // 20 concurrent delayed requests finish in about one delay, not twenty.
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<20 {
+                    group.addTask { try await self.get(client, "http://127.0.0.1:\(server.port)/").status }
+                }
+                for try await status in group {
+                    #expect(status == 204)
+                }
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed >= .milliseconds(200))
+            #expect(elapsed < .seconds(2))
+        }
+    }
+
+    @Test func runReturnsAfterShutdown() async throws {
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await server.run() }
+            try await server.start()
+            try await server.shutdown()
+            try await group.waitForAll()
+        }
+        await #expect(throws: MiniHTTPServerError.self) { try await server.start() }
+    }
+
+    @Test func runStopsWhenCancelled() async throws {
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        let task = Task { try await server.run() }
+        try await Task.sleep(for: .milliseconds(50))
+        task.cancel()
+        try await task.value
+    }
+
+    @Test func bindFailureIsReported() async throws {
+        let first = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("") }
+        try await first.start()
+        let second = MiniHTTPServer(configuration: .init(port: first.port), logger: quietLogger) { _ in .text("") }
+        await #expect {
+            try await second.start()
+        } throws: { error in
+            (error as? MiniHTTPServerError)?.isBindFailure == true
+        }
+        try await first.shutdown()
+    }
+
+    @Test func queryParameters() {
+        let request = MiniHTTPRequest(method: "GET", uri: "/x?a=1&b=hello+world&c&d=%2F%zz")
+        #expect(request.path == "/x")
+        #expect(request.queryParameter("a") == "1")
+        #expect(request.queryParameter("b") == "hello world")
+        #expect(request.queryParameter("c") == "")
+        #expect(request.queryParameter("d") == "/%zz")
+        #expect(request.queryParameter("e") == nil)
+        #expect(MiniHTTPRequest(method: "GET", uri: "/y").query == nil)
+    }
+
+    @Test func headerLookupIsCaseInsensitive() {
+        let headers: MiniHTTPHeaders = ["Content-Type": "a", "X-Multi": "1"]
+        #expect(headers["content-type"] == "a")
+        #expect(headers["CONTENT-TYPE"] == "a")
+        #expect(headers["content-typ"] == nil)
+        #expect(headers.values(name: "x-multi") == ["1"])
+    }
+}
