@@ -38,7 +38,7 @@ struct EndToEndTests {
             let writeKey = "e2e-WRITE-KEY-" + UUID().uuidString
             let relay = try h.startRelay(
                 brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: writeKey,
-                extraArguments: ["--log-level", "debug"]
+                extraArguments: ["--log-level", "trace"]
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(90))
             try await RelayChecks.waitForRecords(h, kafka: kafka, topic: dlq, count: events.invalid.count, timeout: .seconds(30))
@@ -246,6 +246,7 @@ struct EndToEndTests {
                 consumedDuring == consumedBefore,
                 "relay_records_consumed_total grew from \(consumedBefore) to \(consumedDuring) during the outage"
             )
+            print("outage: detected \(ContinuousClock.now - outageStarted) into the outage window; consumed \(consumedBefore) before and \(consumedDuring) after producing \(events.records.count - firstBatch) more")
             let stillOut = try await metrics.value("relay_june_outage")
             h.check(stillOut == 1, "relay_june_outage \(stillOut.map { "\($0)" } ?? "absent") before the outage ended")
 
@@ -428,6 +429,7 @@ struct EndToEndTests {
                 let code = try await relay.waitForExit(timeout: .seconds(20))
                 let took = ContinuousClock.now - begin
                 h.check(code != nil, "\(bad): still running after 20 s")
+                h.check(took < .seconds(15), "\(bad): took \(took) to exit")
                 h.check(code != 0, "\(bad): exit code 0")
                 let stderr = relay.stderrText
                 for text in bad.mustMention {
