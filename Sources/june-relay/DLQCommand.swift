@@ -18,11 +18,11 @@ struct DLQRedriveCommand: AsyncParsableCommand {
         commandName: "redrive",
         abstract: "Re-produce dead-lettered records to a topic, without the june-relay.* headers.",
         discussion: """
-            Reads DLQ_TOPIC up to its end offsets at start and writes each record to TOPIC with the same
-            key and value and its original headers (every june-relay.* header removed), waiting for every
-            acknowledgement. Progress is committed to the consumer group june-relay-redrive-<DLQ_TOPIC>,
-            so a rerun (or a run after --limit) continues where the last one stopped instead of
-            redriving twice. To redrive everything again, reset that group:
+            Reads DLQ_TOPIC up to its end offsets at start and writes each record to TOPIC with the same key and \
+            value and its original headers (every june-relay.* header removed), waiting for every \
+            acknowledgement. Progress is committed to the consumer group june-relay-redrive-<DLQ_TOPIC>, so a \
+            rerun (or a run after --limit) continues where the last one stopped instead of redriving twice. To \
+            redrive everything again, reset that group:
               june-relay offsets reset --group june-relay-redrive-<DLQ_TOPIC> --topic <DLQ_TOPIC> --to-earliest
             """
     )

@@ -43,12 +43,11 @@ struct OffsetsResetCommand: AsyncParsableCommand {
         commandName: "reset",
         abstract: "Move a consumer group's committed offsets (like kafka-consumer-groups --reset-offsets).",
         discussion: """
-            Prints the plan (per partition: current -> new offset), then commits it unless --dry-run.
-            --to-offset is clamped into [low, end] of each partition. --to-datetime takes ISO 8601
-            (2026-11-26T12:00:00Z, 2026-11-26T13:00:00.250+01:00, 2026-11-26; no zone = UTC) and moves
-            to the first record at or after that time.
-            The group must have no active members: stop every relay of the group first. A reset while
-            members are active is refused (exit code 1) and changes nothing.
+            Prints the plan (per partition: current -> new offset), then commits it unless --dry-run. \
+            --to-offset is clamped into [low, end] of each partition. --to-datetime takes ISO 8601 \
+            (2026-11-26T12:00:00Z, 2026-11-26T13:00:00.250+01:00, 2026-11-26; no zone = UTC) and moves to the \
+            first record at or after that time. The group must have no active members: stop every relay of the \
+            group first. A reset while members are active is refused (exit code 1) and changes nothing.
             """
     )
 

@@ -69,7 +69,8 @@ import Yams
         #expect(envFrom.contains { ($0["configMapRef"] as? [String: Any])?["name"] as? String == configMapName })
 
         let data = try #require(configMap["data"] as? [String: String])
-        let drain = try #require(Double(try #require(data["JUNE_RELAY_DRAIN_TIMEOUT"])))
+        let drainText = try #require(data["JUNE_RELAY_DRAIN_TIMEOUT"])
+        let drain = try #require(Double(drainText))
         let grace = try #require(template["terminationGracePeriodSeconds"] as? Int)
         #expect(Double(grace) > drain + 5, "terminationGracePeriodSeconds must exceed the drain timeout")
         #expect(data["JUNE_RELAY_METRICS_PORT"] == "9464")

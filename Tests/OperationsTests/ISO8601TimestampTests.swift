@@ -6,7 +6,7 @@ import Testing
     /// 2026-11-26T12:00:00Z
     static let noonUTC: Int64 = 1_795_694_400_000
 
-    @Test(arguments: [
+    static let accepted: [(String, Int64)] = [
         ("2026-11-26T12:00:00Z", noonUTC),
         ("2026-11-26T12:00:00.250Z", noonUTC + 250),
         ("2026-11-26T12:00:00.5Z", noonUTC + 500),
@@ -21,16 +21,20 @@ import Testing
         ("2026-11-26", noonUTC - 12 * 3_600_000),
         ("1970-01-01T00:00:00Z", 0),
         ("2024-02-29T00:00:00Z", 1_709_164_800_000),
-    ])
+    ]
+
+    @Test(arguments: accepted)
     func acceptsISO8601Forms(text: String, expected: Int64) {
         #expect(ISO8601Timestamp.milliseconds(from: text) == expected)
     }
 
-    @Test(arguments: [
+    static let rejected: [String] = [
         "", "yesterday", "2026-11-26T", "2026-13-01T00:00:00Z", "2026-02-30", "2025-02-29",
         "2026-11-26T24:00:00Z", "2026-11-26T12:60:00Z", "2026-11-26T12:00:00.Z", "2026-11-26T12:00:00+1",
         "2026-11-26T12:00:00Zjunk", "26-11-2026", "1795694400000",
-    ])
+    ]
+
+    @Test(arguments: rejected)
     func rejectsOtherText(text: String) {
         #expect(ISO8601Timestamp.milliseconds(from: text) == nil)
     }

@@ -44,13 +44,6 @@ struct OffsetsResetTests {
         #expect(fresh.totalLag == 20)
     }
 
-    @Test func showOfMissingTopicFails() async throws {
-        let error = await #expect(throws: OperationsError.self) {
-            _ = try await tool().snapshot(group: group, topic: "nope")
-        }
-        #expect(error?.kind == .unknownTopic)
-    }
-
     @Test(arguments: [
         (OffsetResetMode.earliest, [Int32(0): Int64(0), 1: 0]),
         (.latest, [0: 10, 1: 10]),

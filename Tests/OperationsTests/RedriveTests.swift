@@ -108,9 +108,9 @@ struct RedriveTests {
         #expect(redriven.allSatisfy { !$0.headers.contains { $0.key.hasPrefix("june-relay.") } })
     }
 
-    @Test func refusesMissingTopicsAndSameTopic() async throws {
-        let missing = await #expect(throws: OperationsError.self) { _ = try await redrive(to: "missing") }
-        #expect(missing?.kind == .unknownTopic)
+    // A missing topic is not tested here: the mock cluster creates any topic a metadata request names
+    // (it cannot be asked not to), so only a real broker can refuse it.
+    @Test func refusesSameTopic() async throws {
         let same = await #expect(throws: OperationsError.self) { _ = try await redrive(to: Self.dlq) }
         #expect(same?.kind == .invalidArgument)
         // Nothing was moved by the failed runs.

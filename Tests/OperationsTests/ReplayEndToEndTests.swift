@@ -4,9 +4,9 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// The built binary end to end: `dev-broker` and `june-stub` processes, a relay that delivers 200 events
+/// The built binary end to end: `dev-broker` and `june-stub` processes, a relay that handles 200 events
 /// and stops, `offsets reset --to-earliest` (refused while the relay runs, done after it stopped), and a
-/// relay started after the reset that delivers the same 200 events again (the stub counts them as
+/// relay started after the reset that delivers the same events again (the stub counts them as
 /// duplicates).
 @Suite(.serialized, .timeLimit(.minutes(5)))
 struct ReplayEndToEndTests {
@@ -41,8 +41,11 @@ struct ReplayEndToEndTests {
         }
 
         relay = try startRelay("relay-1")
-        try await Self.waitForStub(stubURL, process: relay) { $0.accepted >= Self.events }
+        // Everything committed (delivered or dead-lettered), then what June got the first time.
         try await Self.waitForLag(binary, tool: tool, lag: 0)
+        let first = try await Self.waitForStub(stubURL, process: relay) { $0.accepted > 0 }
+        #expect(first.accepted >= Self.events / 2)
+        #expect(first.duplicates == 0)
 
         // While the relay is a member, a reset is refused and changes nothing.
         let refused = try await ChildProcess.run(binary, ["offsets", "reset"] + tool + ["--to-earliest"])
@@ -67,8 +70,8 @@ struct ReplayEndToEndTests {
         #expect(shown.stdout.contains("total lag: \(Self.events)"), "\(shown.stdout)")
 
         relay = try startRelay("relay-2")
-        let stats = try await Self.waitForStub(stubURL, process: relay) { $0.accepted >= 2 * Self.events }
-        #expect(stats.duplicates >= Self.events, "the replayed events reach the stub again")
+        let stats = try await Self.waitForStub(stubURL, process: relay) { $0.accepted >= 2 * first.accepted }
+        #expect(stats.duplicates >= first.accepted, "the replayed events reach the stub again")
         #expect(stats.orderViolations == 0)
         try await Self.waitForLag(binary, tool: tool, lag: 0)
         #expect(try await relay?.terminate() == 0)
