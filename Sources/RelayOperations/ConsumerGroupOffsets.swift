@@ -13,6 +13,17 @@ public struct ConsumerGroupOffsets: Sendable {
     let timeout: Duration
     let logger: Logger
 
+    /// librdkafka properties for the ``KafkaAdmin`` an operator tool uses: `user` (from `--kafka-config`)
+    /// over short group-session defaults for the tool's short-lived group member (`session.timeout.ms=6000`,
+    /// the broker's usual minimum, and `heartbeat.interval.ms=1000`). A tool that dies while it is a member
+    /// then holds the group for 6 s rather than librdkafka's 45 s, and on the dev broker, which keeps a
+    /// member that left until its session times out, the next reset waits that long at most.
+    public static func toolProperties(_ user: [String: String]) -> [String: String] {
+        var properties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "1000"]
+        properties.merge(user) { $1 }
+        return properties
+    }
+
     /// - Parameter timeout: for each Kafka request, and for joining the group when applying a plan.
     public init(admin: KafkaAdmin, timeout: Duration = .seconds(30), logger: Logger) {
         self.admin = admin

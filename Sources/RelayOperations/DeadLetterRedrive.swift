@@ -87,8 +87,12 @@ public struct DeadLetterRedrive: Sendable {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: options.group)
         consumerConfiguration.autoOffsetReset = .earliest
         // A redrive killed without leaving should not hold the group for long.
-        consumerConfiguration.sessionTimeout = .seconds(10)
+        consumerConfiguration.sessionTimeout = .seconds(6)
         consumerConfiguration.heartbeatInterval = .seconds(1)
+        // Only redrives join this group, so an eager assignor is fine, and it avoids librdkafka 2.0.2's
+        // abort when a cooperative-sticky consumer is destroyed before its first assignment
+        // (librdkafka issue 4312, fixed in 2.3.0), which a redrive that times out joining would hit.
+        consumerConfiguration.assignmentStrategy = "roundrobin"
         consumerConfiguration.additionalProperties = kafkaProperties
         let assignment = RedriveAssignment(finished: progress.finishedPartitions)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, rebalanceHandler: assignment)

@@ -30,7 +30,11 @@ struct OffsetsShowCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = kafka.bootstrapLogging(label: "june-relay.offsets")
-        let admin = try KafkaAdmin(bootstrapServers: kafka.brokers, additionalProperties: kafka.kafkaProperties(), logger: logger)
+        let admin = try KafkaAdmin(
+            bootstrapServers: kafka.brokers,
+            additionalProperties: ConsumerGroupOffsets.toolProperties(kafka.kafkaProperties()),
+            logger: logger
+        )
         let offsets = ConsumerGroupOffsets(admin: admin, timeout: kafka.timeoutDuration, logger: logger)
         let snapshot = try await offsets.snapshot(group: group, topic: topic)
         Console.write(OffsetsReport.render(snapshot))
@@ -115,7 +119,11 @@ struct OffsetsResetCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = kafka.bootstrapLogging(label: "june-relay.offsets")
-        let admin = try KafkaAdmin(bootstrapServers: kafka.brokers, additionalProperties: kafka.kafkaProperties(), logger: logger)
+        let admin = try KafkaAdmin(
+            bootstrapServers: kafka.brokers,
+            additionalProperties: ConsumerGroupOffsets.toolProperties(kafka.kafkaProperties()),
+            logger: logger
+        )
         let offsets = ConsumerGroupOffsets(admin: admin, timeout: kafka.timeoutDuration, logger: logger)
         let plan = try await offsets.plan(group: group, topic: topic, partition: partition, mode: mode)
         Console.write(OffsetsReport.render(plan, modeDescription: modeDescription))

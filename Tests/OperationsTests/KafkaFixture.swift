@@ -1,6 +1,7 @@
 import Foundation
 import Kafka
 import Logging
+import RelayOperations
 import Testing
 
 /// A librdkafka mock cluster in this process, plus helpers to produce records and to act as a group
@@ -26,7 +27,7 @@ final class KafkaFixture: Sendable {
     var bootstrapServers: String { cluster.bootstrapServers }
 
     func admin() throws -> KafkaAdmin {
-        try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
+        try KafkaAdmin(bootstrapServers: bootstrapServers, additionalProperties: ConsumerGroupOffsets.toolProperties([:]), logger: logger)
     }
 
     /// Writes `count` records to the partition, in order, each with `timestamp(i)` as create time.
