@@ -105,6 +105,21 @@ enum CommandLineContract {
         }
     }
 
+    /// Usage errors are found before any connection (exit code 64, EX_USAGE) with a message that says why.
+    @Test(arguments: [
+        (["offsets", "reset", "--group", "g", "--topic", "t"], "choose where to move the offsets"),
+        (["offsets", "reset", "--group", "g", "--topic", "t", "--to-earliest", "--to-offset", "3"], "choose only one of"),
+        (["offsets", "reset", "--group", "g", "--topic", "t", "--to-datetime", "last tuesday"], "is not an ISO 8601 date-time"),
+        (["dlq", "redrive", "--from", "events.dlq", "--to", "events.dlq"], "must name different topics"),
+        (["dlq", "redrive", "--from", "events.dlq", "--to", "events", "--limit=-1"], "--limit must not be negative"),
+    ] as [([String], String)])
+    func usageErrorsExitWith64(arguments: [String], message: String) async throws {
+        let binary = try RepositoryFiles.requireBinary()
+        let result = try await ChildProcess.run(binary, arguments + ["--brokers", "127.0.0.1:1"], timeout: .seconds(30))
+        #expect(result.status == 64)
+        #expect(result.stderr.contains(message), "\(result.stderr)")
+    }
+
     /// Every `june-relay` invocation in the packaging files: (subcommand path, arguments).
     static func invocations() throws -> [(where: String, arguments: [String])] {
         var result: [(String, [String])] = []
