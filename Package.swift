@@ -12,6 +12,7 @@ let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -33,6 +34,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        // Test-only: parses the deploy/ and docker-compose YAML in OperationsTests.
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // C: librdkafka from Debian's librdkafka-dev through a module map. Only `Kafka` imports it.
@@ -73,5 +76,6 @@ let package = Package(
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+        .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", logging, yams], swiftSettings: swiftSettings),
     ]
 )

@@ -28,19 +28,26 @@ enum EnvironmentOptions {
         ["transform"]: [("write-key", .single), ("june-url", .single), ("max-event-bytes", .single)],
         ["dev-broker"]: [
             ("brokers", .single), ("partitions", .single), ("topic", .repeated(separators: [",", ";", "\n"])),
-            ("bootstrap-file", .single),
+            ("bootstrap-file", .single), ("log-level", .single), ("log-format", .single),
         ],
         ["june-stub"]: [
-            ("port", .single), ("latency-ms", .single), ("fail-rate", .single), ("throttle-rate", .single),
+            ("host", .single), ("port", .single), ("latency-ms", .single), ("fail-rate", .single), ("throttle-rate", .single),
+            ("log-level", .single), ("log-format", .single),
         ],
         ["demo"]: [("events", .single)],
-        ["offsets", "show"]: [("brokers", .single), ("group", .single), ("topic", .single)],
-        ["offsets", "reset"]: [
-            ("brokers", .single), ("group", .single), ("topic", .single), ("partition", .single),
+        ["offsets", "show"]: kafkaTool + [("group", .single), ("topic", .single)],
+        ["offsets", "reset"]: kafkaTool + [
+            ("group", .single), ("topic", .single), ("partition", .single),
             ("to-earliest", .flag), ("to-latest", .flag), ("to-offset", .single), ("to-datetime", .single),
             ("dry-run", .flag),
         ],
-        ["dlq", "redrive"]: [("brokers", .single), ("from", .single), ("to", .single), ("limit", .single)],
+        ["dlq", "redrive"]: kafkaTool + [("from", .single), ("to", .single), ("limit", .single)],
+    ]
+
+    /// `KafkaToolOptions`: shared by `offsets show|reset` and `dlq redrive`.
+    private static let kafkaTool: [(name: String, kind: Kind)] = [
+        ("brokers", .single), ("kafka-config", .repeated(separators: [";", "\n"])), ("timeout", .single),
+        ("log-level", .single), ("log-format", .single),
     ]
 
     static func variableName(for option: String) -> String {

@@ -11,6 +11,9 @@ struct JuneStubCommand: AsyncParsableCommand {
         abstract: "Run a local June API stand-in that counts requests and checks per-user order (GET /stats)."
     )
 
+    @Option(help: "Address to listen on (0.0.0.0 for every interface, e.g. in a container).")
+    var host = "127.0.0.1"
+
     @Option(help: "Port to listen on (0 = any free port; the bound port is printed first on stdout).")
     var port = 8080
 
@@ -28,6 +31,7 @@ struct JuneStubCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay.june-stub")
         var configuration = JuneStubConfiguration()
+        configuration.host = host
         configuration.port = port
         configuration.latency = .milliseconds(latencyMs)
         configuration.failRate = failRate

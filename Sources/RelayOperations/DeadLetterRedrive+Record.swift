@@ -1,0 +1,36 @@
+import Kafka
+
+extension DeadLetterRedrive {
+    /// The prefix of the headers the relay adds to dead-lettered records (spec §6).
+    public static let relayHeaderPrefix = "june-relay."
+
+    /// The record to write back: same key and value, the original headers without any `june-relay.*`
+    /// header (order kept), a new timestamp.
+    ///
+    /// The partition is the original one when the record is redriven to the topic it came from
+    /// (`june-relay.original.topic` is `to` and `june-relay.original.partition` is a partition of it), so a
+    /// user's events stay in one partition whatever partitioner wrote them first; otherwise the
+    /// producer's partitioner chooses by key.
+    static func redrivenRecord(for message: KafkaMessage, to topic: String, targetPartitions: Set<Int32>) -> KafkaProducerRecord {
+        var partition: Int32?
+        if headerString(message.headers, "june-relay.original.topic") == topic,
+           let text = headerString(message.headers, "june-relay.original.partition"),
+           let original = Int32(text),
+           targetPartitions.contains(original)
+        {
+            partition = original
+        }
+        return KafkaProducerRecord(
+            topic: topic,
+            partition: partition,
+            key: message.key,
+            value: message.value,
+            headers: message.headers.filter { !$0.key.hasPrefix(relayHeaderPrefix) }
+        )
+    }
+
+    static func headerString(_ headers: [KafkaHeader], _ key: String) -> String? {
+        guard let value = headers.last(where: { $0.key == key })?.value else { return nil }
+        return String(decoding: value, as: UTF8.self)
+    }
+}
