@@ -47,6 +47,18 @@ extension KafkaError {
         public static let messageSizeTooLarge: Int32 = 10
         /// `RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED` (broker).
         public static let topicAuthorizationFailed: Int32 = 29
+        /// `RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION` (broker): the group moved to a newer generation.
+        public static let illegalGeneration: Int32 = 22
+        /// `RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID` (broker).
+        public static let unknownMemberID: Int32 = 25
+        /// `RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS` (broker).
+        public static let rebalanceInProgress: Int32 = 27
+    }
+
+    /// True when a group request (a commit) failed because the group is rebalancing or this member's
+    /// generation is outdated: the commit can succeed once this member has rejoined.
+    public var isGroupRebalancing: Bool {
+        code == Code.rebalanceInProgress || code == Code.illegalGeneration || code == Code.unknownMemberID
     }
 
     /// An invalid or unknown librdkafka configuration property. The message names the key.

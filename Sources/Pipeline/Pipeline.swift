@@ -192,18 +192,37 @@ public final class Pipeline: Service, Sendable {
 
     /// Commits the watermarks that moved since the last commit (spec §5). Runs on the fetch task, between
     /// polls, so it never races a revoke (rebalance callbacks run inside poll).
-    private func commitMoved() async {
-        let offsets = state.withLock { $0.tracker.takeCommittable() }
-        guard !offsets.isEmpty else { return }
+    ///
+    /// After a commit fails because the group is rebalancing, periodic commits wait for the next
+    /// rebalance callback (at most `rebalanceCommitHold`): committing with an outdated generation makes
+    /// librdkafka 2.0.2 drop the whole assignment. Nothing is lost meanwhile; the watermarks stay in the
+    /// tracker and the revoke handler commits them.
+    /// Returns the failure, if any.
+    @discardableResult
+    private func commitMoved(now: ContinuousClock.Instant = .now) async -> KafkaError? {
+        let offsets: [KafkaTopicPartition: Int64] = state.withLock { state in
+            if let until = state.commitsHeldUntil, now < until { return [:] }
+            state.commitsHeldUntil = nil
+            return state.tracker.takeCommittable()
+        }
+        guard !offsets.isEmpty else { return nil }
         do {
             try await consumer.commit(offsets)
             for (partition, offset) in offsets { metrics.recordCommitted(partition, offset: offset) }
+            return nil
         } catch {
-            state.withLock { $0.tracker.commitFailed(offsets) }
+            state.withLock { state in
+                state.tracker.commitFailed(offsets)
+                if error.isGroupRebalancing { state.commitsHeldUntil = now + Self.rebalanceCommitHold }
+            }
             metrics.commitFailures.increment()
             logger.warning("Offset commit failed", metadata: ["error": "\(error)"])
+            return error
         }
     }
+
+    /// Longest pause of periodic commits while the group rebalances.
+    static let rebalanceCommitHold: Duration = .seconds(10)
 
     private func updateGauges() {
         let snapshot = self.snapshot
@@ -215,6 +234,21 @@ public final class Pipeline: Service, Sendable {
     }
 
     // MARK: - Shutdown
+
+    /// Commits the final watermarks. If the group is rebalancing, keeps polling, so librdkafka can finish
+    /// the rebalance through our callbacks (which lift the commit hold), and retries until `deadline`.
+    /// Records polled meanwhile are dropped: they are never marked done, so their offsets are not committed.
+    private func finalCommit(until deadline: ContinuousClock.Instant) async {
+        state.withLock { $0.commitsHeldUntil = nil }
+        while ContinuousClock.now < deadline {
+            let held = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
+            if !held {
+                guard let error = await commitMoved(), error.isGroupRebalancing || error.isRetriable else { return }
+            }
+            _ = try? await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
+        }
+        logger.warning("Final commit did not succeed before the drain deadline; the next owner re-delivers from the last committed offset")
+    }
 
     /// Stops new work, waits for in-flight events up to the drain timeout, commits, leaves the group and
     /// flushes the dead-letter producer (spec §5).
@@ -229,7 +263,7 @@ public final class Pipeline: Service, Sendable {
         if abandoned > 0 {
             logger.warning("Drain timeout reached; in-flight events will be re-delivered", metadata: ["count": "\(abandoned)"])
         }
-        await commitMoved()
+        await finalCommit(until: deadline + .seconds(5))
         do {
             try await consumer.close()
         } catch {

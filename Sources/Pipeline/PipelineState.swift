@@ -12,6 +12,9 @@ struct PipelineState: Sendable {
     private var nextGeneration: UInt64 = 1
     private var outageStartedAt: ContinuousClock.Instant?
     private var outageTotal: Duration = .zero
+    /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
+    /// librdkafka 2.0.2 treat the whole assignment as lost. Cleared by the next rebalance callback.
+    var commitsHeldUntil: ContinuousClock.Instant?
     /// Set at shutdown: nothing new starts.
     private(set) var isStopping = false
 
@@ -23,6 +26,7 @@ struct PipelineState: Sendable {
     var isInOutage: Bool { outageStartedAt != nil }
 
     mutating func assign(_ partitions: [KafkaTopicPartition]) {
+        commitsHeldUntil = nil
         for partition in partitions {
             tracker.assign(partition, generation: nextGeneration)
             nextGeneration += 1
@@ -32,6 +36,7 @@ struct PipelineState: Sendable {
 
     /// First half of a revoke: no new work for these partitions; their buffered events are dropped.
     mutating func beginRevoke(_ partitions: Set<KafkaTopicPartition>) {
+        commitsHeldUntil = nil
         lanes.drop(partitions: partitions)
         assigned.subtract(partitions)
     }
