@@ -27,36 +27,18 @@ struct KafkaToolOptions: ParsableArguments {
 
     /// `--kafka-config` entries as librdkafka properties.
     func kafkaProperties() throws -> [String: String] {
-        var properties: [String: String] = [:]
-        for entry in kafkaConfig {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw ValidationError("--kafka-config expects KEY=VALUE, got \"\(entry)\"")
-            }
-            properties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+        do {
+            return try KafkaConfigEntries.parse(kafkaConfig)
+        } catch {
+            throw ValidationError(error.description)
         }
-        return properties
     }
 
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1_000)) }
 
     /// Bootstraps swift-log once for the process (stderr) and returns the root logger.
     func bootstrapLogging(label: String) -> Logger {
-        let level = logLevel
-        switch logFormat {
-        case .text:
-            LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        case .json:
-            LoggingSystem.bootstrap { label in
-                var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
-            }
-        }
-        return Logger(label: label)
+        LoggingOptions.bootstrap(level: logLevel, format: logFormat, label: label)
     }
 }
 

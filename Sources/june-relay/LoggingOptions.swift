@@ -17,8 +17,11 @@ struct LoggingOptions: ParsableArguments {
 
     /// Bootstraps swift-log once for the process (logs go to stderr) and returns the root logger.
     func bootstrap(label: String) -> Logger {
-        let level = logLevel
-        switch logFormat {
+        Self.bootstrap(level: logLevel, format: logFormat, label: label)
+    }
+
+    static func bootstrap(level: Logger.Level, format: LogFormat, label: String) -> Logger {
+        switch format {
         case .text:
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -31,13 +31,7 @@ struct RelaySettings: Sendable {
         try june.validate()
         self.june = june
 
-        var kafkaProperties: [String: String] = [:]
-        for entry in command.kafkaConfig {
-            guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
-                throw Invalid(description: "--kafka-config expects KEY=VALUE, got \"\(entry)\"")
-            }
-            kafkaProperties[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
-        }
+        let kafkaProperties = try KafkaConfigEntries.parse(command.kafkaConfig)
 
         var consumer = KafkaConsumerConfiguration(bootstrapServers: command.brokers, groupID: command.group)
         consumer.additionalProperties = kafkaProperties
