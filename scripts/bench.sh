@@ -27,12 +27,14 @@ for latency in $LATENCIES; do
   "$BIN" dev-broker --partitions 8 --topic bench --topic bench.dlq --log-level warning >"$run/broker.out" 2>"$run/broker.log" &
   PIDS+=($!); broker=$!
   bootstrap=$(first_line "$run/broker.out" 30)
-  "$BIN" dev-produce --brokers "$bootstrap" --topic bench --events "$EVENTS" --users "$USERS" --log-level warning >"$run/produce.out" 2>&1
+  "$BIN" dev-produce --brokers "$bootstrap" --topic bench --events "$EVENTS" --users "$USERS" --compression zstd --log-level warning >"$run/produce.out" 2>&1
+  retained=$("$BIN" offsets show --brokers "$bootstrap" --group none --topic bench | awk '$1 ~ /^[0-9]+$/ {n += $4 - $3} END {print n}')
+  [ "$retained" -lt "$EVENTS" ] && echo "warning: the dev broker kept only $retained of $EVENTS events (5 MiB per partition)" >&2
   "$BIN" june-stub --port 0 --latency-ms "$latency" --log-level warning >"$run/stub.out" 2>"$run/stub.log" &
   PIDS+=($!); stub=$!
   stub_url=$(first_line "$run/stub.out" 30)
   JUNE_WRITE_KEY=bench-key "$BIN" run --brokers "$bootstrap" --topic bench --group bench-$latency \
-    --june-url "$stub_url" --metrics-port "$(free_port)" --log-level warning >"$run/relay.out" 2>"$run/relay.log" &
+    --june-url "$stub_url" --metrics-port "$(free_port)" --log-level info >"$run/relay.out" 2>"$run/relay.log" &
   PIDS+=($!); relay=$!
   start=""; deadline=$(( $(date +%s) + 1800 ))
   while :; do

@@ -26,12 +26,22 @@ struct DevProduceCommand: AsyncParsableCommand {
     @Option(help: "Make every Nth event invalid (0 = none).")
     var invalidEvery = 0
 
+    @Option(help: "Producer compression: none, gzip, snappy, lz4 or zstd. The dev broker keeps only 5 MiB per partition, so a large backlog needs zstd.")
+    var compression = "none"
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay.dev-produce")
         var configuration = KafkaProducerConfiguration(bootstrapServers: brokers)
         configuration.linger = .milliseconds(1)
+        if compression != "none" {
+            // Bigger batches compress better; each key's records are still sent one after the other.
+            configuration.linger = .milliseconds(20)
+            configuration.additionalProperties = [
+                "compression.codec": compression, "batch.size": "4000000", "batch.num.messages": "100000",
+            ]
+        }
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
         var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
         let started = ContinuousClock.now

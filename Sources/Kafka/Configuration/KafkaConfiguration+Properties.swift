@@ -15,6 +15,7 @@ extension KafkaConsumerConfiguration {
             // 2.0.2 warn on every metadata request to brokers that report old API versions (the mock).
             // Bound the prefetch queue (default 64 MiB) so memory stays flat whatever the backlog.
             "queued.max.messages.kbytes": String(maxPrefetchKilobytes),
+            "queued.min.messages": String(minPrefetchMessagesPerPartition),
         ]
         properties.merge(additionalProperties) { _, additional in additional }
         properties["enable.auto.commit"] = "false"

@@ -32,6 +32,10 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// Upper bound of librdkafka's prefetched-message queue, in KiB. librdkafka:
     /// `queued.max.messages.kbytes` (its own default is 65536). Default: 16384 (16 MiB).
     public var maxPrefetchKilobytes = 16_384
+    /// Messages per partition librdkafka tries to keep prefetched. librdkafka: `queued.min.messages` (its own
+    /// default is 100,000, which for compressed topics means hundreds of MiB once decompressed).
+    /// Default: 10,000 (fewer starves the fetcher: 2,000 cut throughput by 60% on the dev broker).
+    public var minPrefetchMessagesPerPartition = 10_000
     /// Any librdkafka consumer property (TLS, SASL, tuning), applied after the typed settings above.
     /// `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` cannot be changed.
     /// Default: empty.
