@@ -6,13 +6,19 @@ import Testing
 enum TestSupport {
     static let transformer = JuneTransformer()
 
+    /// `$JUNE_RELAY_SHARED_DIR/conformance/rudderstack-june` when that variable is set, else
     /// `<repo>/../shared/conformance/rudderstack-june`, resolved from this file (3 levels below the repo root).
-    static let vectorsDirectory: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent()  // JuneTransformTests
-        .deletingLastPathComponent()  // Tests
-        .deletingLastPathComponent()  // <repo>
-        .deletingLastPathComponent()  // parent of the repo
-        .appendingPathComponent("shared/conformance/rudderstack-june")
+    static let vectorsDirectory: URL = {
+        if let shared = ProcessInfo.processInfo.environment["JUNE_RELAY_SHARED_DIR"], !shared.isEmpty {
+            return URL(fileURLWithPath: shared).appendingPathComponent("conformance/rudderstack-june")
+        }
+        return URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent()  // JuneTransformTests
+            .deletingLastPathComponent()  // Tests
+            .deletingLastPathComponent()  // <repo>
+            .deletingLastPathComponent()  // parent of the repo
+            .appendingPathComponent("shared/conformance/rudderstack-june")
+    }()
 
     static var vectorFileNames: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: vectorsDirectory.path)) ?? []
