@@ -108,8 +108,14 @@ public final class MiniHTTPServer: Sendable {
     }
 
     /// Starts the server if needed and waits until it is shut down. Cancelling the calling task shuts it down.
+    /// Returns at once when `shutdown()` came first (a service told to stop before it ran just stops).
     public func run() async throws {
-        try await self.start()
+        do {
+            try await self.start()
+        } catch {
+            if error.isAlreadyShutDown { return }
+            throw error
+        }
         try await withTaskCancellationHandler {
             while true {
                 let state = self.lifecycle.withLock { lifecycle -> (any Channel)?? in

@@ -24,5 +24,7 @@ public struct MiniHTTPServerError: Error, Sendable, CustomStringConvertible {
 
     public var isBindFailure: Bool { self.code == .bindFailed }
 
+    public var isAlreadyShutDown: Bool { self.code == .alreadyShutDown }
+
     public var description: String { "MiniHTTPServerError: \(self.reason)" }
 }

@@ -100,6 +100,9 @@ struct MiniHTTPServerTests {
 
     @Test func runStopsWhenCancelled() async throws {
         let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        // Bound first, so the cancellation below always meets a running server (a loaded machine once
+        // cancelled before the bind, and the test flaked).
+        try await server.start()
         let task = Task { try await server.run() }
         try await Task.sleep(for: .milliseconds(50))
         task.cancel()

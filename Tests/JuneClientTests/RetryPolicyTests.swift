@@ -1,6 +1,8 @@
 import JuneClient
 import Testing
 
+@testable import JuneStub
+
 @Suite struct RetryPolicyTests {
     let policy = RetryPolicy()
 

@@ -1,20 +1,8 @@
 import Logging
 
-/// SplitMix64, for reproducible jitter in tests.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
+@testable import JuneStub
 
-    init(seed: UInt64) {
-        self.state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Reproducible jitter in tests: the stub's seeded SplitMix64 generator.
+typealias SeededGenerator = JuneStubRandom
 
 let quietLogger = Logger(label: "june-client-tests", factory: { _ in SwiftLogNoOpLogHandler() })
