@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import Kafka
 import Logging
+import RelayOperations
 
 /// The connection and logging options shared by the operator tools (`offsets show|reset`, `dlq redrive`).
 /// Their logs go to stderr (default level `warning`, so stdout holds only the report).
@@ -35,6 +37,17 @@ struct KafkaToolOptions: ParsableArguments {
     }
 
     var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1_000)) }
+
+    /// Bootstraps logging and connects the group-offsets tool (`offsets show|reset`).
+    func groupOffsets() throws -> ConsumerGroupOffsets {
+        let logger = bootstrapLogging(label: "june-relay.offsets")
+        let admin = try KafkaAdmin(
+            bootstrapServers: brokers,
+            additionalProperties: ConsumerGroupOffsets.toolProperties(kafkaProperties()),
+            logger: logger
+        )
+        return ConsumerGroupOffsets(admin: admin, timeout: timeoutDuration, logger: logger)
+    }
 
     /// Bootstraps swift-log once for the process (stderr) and returns the root logger.
     func bootstrapLogging(label: String) -> Logger {

@@ -29,13 +29,7 @@ struct OffsetsShowCommand: AsyncParsableCommand {
     var topic: String
 
     func run() async throws {
-        let logger = kafka.bootstrapLogging(label: "june-relay.offsets")
-        let admin = try KafkaAdmin(
-            bootstrapServers: kafka.brokers,
-            additionalProperties: ConsumerGroupOffsets.toolProperties(kafka.kafkaProperties()),
-            logger: logger
-        )
-        let offsets = ConsumerGroupOffsets(admin: admin, timeout: kafka.timeoutDuration, logger: logger)
+        let offsets = try kafka.groupOffsets()
         let snapshot = try await offsets.snapshot(group: group, topic: topic)
         Console.write(OffsetsReport.render(snapshot))
     }
@@ -118,13 +112,7 @@ struct OffsetsResetCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let logger = kafka.bootstrapLogging(label: "june-relay.offsets")
-        let admin = try KafkaAdmin(
-            bootstrapServers: kafka.brokers,
-            additionalProperties: ConsumerGroupOffsets.toolProperties(kafka.kafkaProperties()),
-            logger: logger
-        )
-        let offsets = ConsumerGroupOffsets(admin: admin, timeout: kafka.timeoutDuration, logger: logger)
+        let offsets = try kafka.groupOffsets()
         let plan = try await offsets.plan(group: group, topic: topic, partition: partition, mode: mode)
         Console.write(OffsetsReport.render(plan, modeDescription: modeDescription))
         if dryRun {
