@@ -17,6 +17,24 @@ enum RelayChecks {
         h.check(code == 0, "\(relay.name) exit code after SIGTERM: \(code.map(String.init) ?? "still running after \(timeout)")")
     }
 
+    /// Checks the stub accepted every deliverable event at least once and never out of per-user order;
+    /// returns its stats for further checks.
+    static func checkEverythingDelivered(_ h: Harness, stub: StubClient, deliverable: Int) async throws -> StubStats {
+        let stats = try await stub.stats()
+        h.check(stats.uniqueAccepted == deliverable, "uniqueAccepted \(stats.uniqueAccepted) != deliverable \(deliverable): \(stats)")
+        h.check(stats.orderViolations == 0, "order violations: \(stats)")
+        return stats
+    }
+
+    /// Checks the dead-letter topic is empty and the group has no lag.
+    static func checkNothingDeadLetteredAndNoLag(
+        _ h: Harness, kafka: KafkaTestClient, dlq: String, group: String, topic: String
+    ) async throws {
+        let dead = try await kafka.recordCount(of: dlq)
+        h.check(dead == 0, "dead-letter topic holds \(dead) records, expected none")
+        try await checkNoLag(h, kafka: kafka, group: group, topic: topic)
+    }
+
     /// Checks the group's committed offsets equal the topic's end offsets (lag 0) for every partition
     /// that holds records.
     static func checkNoLag(_ h: Harness, kafka: KafkaTestClient, group: String, topic: String) async throws {
