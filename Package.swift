@@ -12,6 +12,7 @@ let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioSSL = Target.Dependency.product(name: "NIOSSL", package: "swift-nio-ssl")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
 
 let swiftSettings: [SwiftSetting] = [
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // Test-only: parses the deploy/ and docker-compose YAML in OperationsTests.
@@ -47,7 +49,7 @@ let package = Package(
         // Data path: Kafka consumer → transform → keyed dispatcher → June sender → offset tracker → commit.
         .target(name: "Kafka", dependencies: ["CLibrdKafka", logging], swiftSettings: swiftSettings),
         .target(name: "JuneTransform", swiftSettings: swiftSettings),
-        .target(name: "JuneClient", dependencies: ["JuneTransform", asyncHTTPClient, logging], swiftSettings: swiftSettings),
+        .target(name: "JuneClient", dependencies: ["JuneTransform", nioCore, nioPosix, nioHTTP1, nioSSL, logging], swiftSettings: swiftSettings),
         .target(
             name: "Pipeline",
             dependencies: ["Kafka", "JuneTransform", "JuneClient", logging, metrics, serviceLifecycle],

@@ -2,12 +2,14 @@
 # make bench: the release binary against dev-broker and june-stub (separate processes, real sockets).
 # 8 partitions, USERS users, a backlog of EVENTS events produced before the relay starts; June latency
 # 0 ms and 20 ms. Prints events/s, relay CPU seconds per 10,000 events and the relay's peak RSS.
-#   scripts/bench.sh [BIN]      env: EVENTS (default 1000000), USERS (10000), LATENCIES ("0 20")
+#   scripts/bench.sh [BIN]      env: EVENTS (default 1000000), USERS (10000), LATENCIES ("0 20"),
+#                               RELAY_FLAGS (extra flags for `run`, e.g. "--max-in-flight 512")
 set -euo pipefail
 BIN=${1:-.build/release/june-relay}
 EVENTS=${EVENTS:-1000000}
 USERS=${USERS:-10000}
 LATENCIES=${LATENCIES:-"0 20"}
+RELAY_FLAGS=${RELAY_FLAGS:-}
 WORK=$(mktemp -d /tmp/june-relay-bench.XXXXXX)
 PIDS=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -34,7 +36,7 @@ for latency in $LATENCIES; do
   PIDS+=($!); stub=$!
   stub_url=$(first_line "$run/stub.out" 30)
   JUNE_WRITE_KEY=bench-key "$BIN" run --brokers "$bootstrap" --topic bench --group bench-$latency \
-    --june-url "$stub_url" --metrics-port "$(free_port)" --log-level info >"$run/relay.out" 2>"$run/relay.log" &
+    --june-url "$stub_url" --metrics-port "$(free_port)" --log-level info $RELAY_FLAGS >"$run/relay.out" 2>"$run/relay.log" &
   PIDS+=($!); relay=$!
   start=""; deadline=$(( $(date +%s) + 1800 ))
   while :; do

@@ -1,78 +1,70 @@
-import AsyncHTTPClient
-import Foundation
 import JuneTransform
 import Logging
 import NIOCore
-import NIOHTTP1
+import NIOPosix
+import NIOSSL
 
-/// Sends `JuneRequest`s to June's tracking API with AsyncHTTPClient: HTTP/1.1 keep-alive pool,
-/// HTTPS with the system trust store, a deadline per request. One attempt per `send`; retrying is the caller's job.
+/// Sends `JuneRequest`s to June's tracking API over HTTP/1.1 keep-alive connections (HTTPS with the
+/// system trust store), with a deadline per request. One attempt per `send`; retrying is the caller's job.
+///
+/// Built on SwiftNIO directly (`HTTP1ConnectionPool`): the request line and headers of each endpoint are
+/// serialized once, so a request is one buffer (prefix, `Content-Length`, body) written with one syscall,
+/// and the answer is read with NIO's HTTP/1 decoder. (AsyncHTTPClient, used before, wrote head and body as
+/// two writes and scanned its pool per request; see README "Performance".)
 ///
 /// Call `shutdown()` before releasing it.
 public final class JuneHTTPClient: JuneSending {
-    private let httpClient: HTTPClient
+    private let pool: HTTP1ConnectionPool
     private let logger: Logger
     private let timeout: TimeAmount
-    /// Precomputed once: headers and the full URL of each endpoint.
-    private let headers: HTTPHeaders
-    private let identifyURL: String
-    private let trackURL: String
-    private let groupURL: String
-    private let pageURL: String
+    /// Per endpoint, everything before the `Content-Length` digits: request line and fixed headers.
+    private let prefixes: [[UInt8]]
 
-    public init(configuration: JuneClientConfiguration, logger: Logger) throws(JuneClientError) {
+    public convenience init(configuration: JuneClientConfiguration, logger: Logger) throws(JuneClientError) {
+        try self.init(configuration: configuration, tlsConfiguration: nil, logger: logger)
+    }
+
+    /// `tlsConfiguration` replaces the default (system trust store, certificate and host name checked);
+    /// tests use it to trust a throwaway certificate authority.
+    package init(configuration: JuneClientConfiguration, tlsConfiguration: TLSConfiguration?, logger: Logger) throws(JuneClientError) {
         try configuration.validate()
-        let base = try configuration.normalizedBaseURL()
-        self.identifyURL = base + JuneRequest(type: .identify, body: [], orderingKey: nil).path
-        self.trackURL = base + JuneRequest(type: .track, body: [], orderingKey: nil).path
-        self.groupURL = base + JuneRequest(type: .group, body: [], orderingKey: nil).path
-        self.pageURL = base + JuneRequest(type: .page, body: [], orderingKey: nil).path
-
-        var headers = HTTPHeaders()
-        headers.add(name: "Authorization", value: "Basic \(configuration.writeKey)")
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "User-Agent", value: configuration.userAgent)
-        self.headers = headers
-
+        let endpoint = try HTTP1Endpoint(normalizedBaseURL: try configuration.normalizedBaseURL())
         self.timeout = TimeAmount(configuration.requestTimeout)
         self.logger = logger
-
-        var clientConfiguration = HTTPClient.Configuration()
-        clientConfiguration.httpVersion = .http1Only
-        clientConfiguration.redirectConfiguration = .disallow
-        clientConfiguration.decompression = .disabled
-        clientConfiguration.connectionPool = .init(
-            idleTimeout: .seconds(60),
-            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnections
-        )
-        // Fail a refused connection at once: the caller's retry policy (backoff, outage detection) decides
-        // when to try again, instead of AHC silently retrying until the connect timeout.
-        clientConfiguration.connectionPool.retryConnectionEstablishment = false
-        // The per-request deadline bounds the whole exchange; a separate read timeout would only add a
-        // second timer to schedule and cancel per request.
-        clientConfiguration.timeout = .init(connect: min(self.timeout, .seconds(10)))
-        // No span per request: the relay does not trace individual June requests (measured: building the
-        // span attributes cost about 5% of the request path's CPU).
-        clientConfiguration.tracing.tracer = nil
-        self.httpClient = HTTPClient(
-            eventLoopGroup: HTTPClient.defaultEventLoopGroup,
-            configuration: clientConfiguration,
-            backgroundActivityLogger: logger
-        )
+        self.prefixes = JuneEventType.allCases.map { type in
+            Self.requestPrefix(
+                target: endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path,
+                endpoint: endpoint,
+                configuration: configuration
+            )
+        }
+        do {
+            self.pool = try HTTP1ConnectionPool(
+                configuration: .init(
+                    endpoint: endpoint,
+                    maxConnections: configuration.maxConnections,
+                    connectTimeout: min(self.timeout, .seconds(10)),
+                    idleTimeout: .seconds(50),
+                    bodyPrefixLimit: ResponseClassifier.messageBodyLimit
+                ),
+                tlsConfiguration: tlsConfiguration,
+                group: MultiThreadedEventLoopGroup.singleton
+            )
+        } catch {
+            throw .invalidSetting("TLS", "\(error)")
+        }
     }
 
     /// POSTs `request.body` to `<baseURL><request.path>` once and classifies the result. Never throws.
     public func send(_ request: JuneRequest) async -> SendOutcome {
-        var httpRequest = HTTPClientRequest(url: self.url(for: request.type))
-        httpRequest.method = .POST
-        httpRequest.headers = self.headers
-        httpRequest.body = .bytes(ByteBuffer(bytes: request.body))
-
-        let response: HTTPClientResponse
+        let prefix = self.prefixes[request.type.index]
+        let response: HTTP1Response
         do {
-            response = try await self.httpClient.execute(httpRequest, timeout: self.timeout, logger: self.logger)
+            response = try await self.pool.execute(
+                { allocator in Self.serialize(prefix: prefix, body: request.body, allocator: allocator) },
+                deadline: .now() + self.timeout
+            )
         } catch {
-            let outcome = ResponseClassifier.classify(error: error)
             self.logger.debug(
                 "June request failed without a response",
                 metadata: [
@@ -80,55 +72,55 @@ public final class JuneHTTPClient: JuneSending {
                     JuneClientLoggingKeys.error: "\(error)",
                 ]
             )
-            return outcome
+            return ResponseClassifier.classify(error: error)
         }
-
-        let status = Int(response.status.code)
-        let wantsBody = !(200..<300).contains(status)
-        let bodyPrefix = await Self.readPrefixAndDrain(response.body, keeping: wantsBody ? ResponseClassifier.messageBodyLimit : 0)
-        let outcome = ResponseClassifier.classify(
-            status: status,
-            retryAfter: response.headers.first(name: "retry-after"),
-            bodyPrefix: bodyPrefix
-        )
         self.logger.trace(
             "June request finished",
             metadata: [
                 JuneClientLoggingKeys.endpoint: "\(request.path)",
-                JuneClientLoggingKeys.statusCode: "\(status)",
+                JuneClientLoggingKeys.statusCode: "\(response.status)",
             ]
         )
-        return outcome
+        return ResponseClassifier.classify(status: response.status, retryAfter: response.retryAfter, bodyPrefix: response.bodyPrefix)
     }
 
-    /// Shuts the connection pool down. In-flight requests fail.
+    /// Closes every connection. In-flight requests fail.
     public func shutdown() async throws {
-        try await self.httpClient.shutdown()
+        await self.pool.shutdown()
     }
 
-    private func url(for type: JuneEventType) -> String {
-        switch type {
-        case .identify: self.identifyURL
-        case .track: self.trackURL
-        case .group: self.groupURL
-        case .page: self.pageURL
-        }
+    // MARK: - Serialization
+
+    /// `POST <target> HTTP/1.1` and the fixed headers, ending with `Content-Length: ` (digits follow).
+    static func requestPrefix(target: String, endpoint: HTTP1Endpoint, configuration: JuneClientConfiguration) -> [UInt8] {
+        var text = "POST \(target) HTTP/1.1\r\n"
+        text += "Host: \(endpoint.hostHeader)\r\n"
+        text += "Authorization: Basic \(configuration.writeKey)\r\n"
+        text += "Content-Type: application/json\r\n"
+        text += "User-Agent: \(configuration.userAgent)\r\n"
+        text += "Content-Length: "
+        return Array(text.utf8)
     }
 
-    /// Keeps at most `limit` bytes and reads (discards) the rest, so the connection goes back to the pool.
-    /// A failure while reading the body keeps what was read: the status already decided the outcome.
-    private static func readPrefixAndDrain(_ body: HTTPClientResponse.Body, keeping limit: Int) async -> [UInt8] {
-        var prefix: [UInt8] = []
-        do {
-            for try await var chunk in body where prefix.count < limit {
-                let take = min(limit - prefix.count, chunk.readableBytes)
-                if let bytes = chunk.readBytes(length: take) {
-                    prefix.append(contentsOf: bytes)
-                }
-            }
-        } catch {
-            // The connection is discarded by AHC; the status line is what matters.
+    /// One buffer: prefix, the body length in decimal, the blank line, the body.
+    static func serialize(prefix: [UInt8], body: [UInt8], allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: prefix.count + 24 + body.count)
+        buffer.writeBytes(prefix)
+        buffer.writeString(String(body.count))  // a small string: no heap allocation
+        buffer.writeStaticString("\r\n\r\n")
+        buffer.writeBytes(body)
+        return buffer
+    }
+}
+
+extension JuneEventType {
+    /// Position in `allCases`, for per-endpoint tables.
+    fileprivate var index: Int {
+        switch self {
+        case .identify: 0
+        case .track: 1
+        case .group: 2
+        case .page: 3
         }
-        return prefix
     }
 }

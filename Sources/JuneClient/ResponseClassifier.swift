@@ -1,5 +1,5 @@
-import AsyncHTTPClient
 import Foundation
+import NIOCore
 
 /// Turns an HTTP status (or a transport error) into a `SendOutcome`. Kept apart from backoff (`RetryPolicy`).
 ///
@@ -34,10 +34,10 @@ public enum ResponseClassifier {
         switch error {
         case is CancellationError:
             message = "request cancelled"
-        case let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout:
-            message = "timeout: \(error)"
-        case let error as HTTPClientError where error == .connectTimeout:
-            message = "connect timeout: \(error)"
+        case HTTP1TransportError.timeout:
+            message = "\(HTTP1TransportError.timeout)"
+        case ChannelError.connectTimeout(let limit):
+            message = "connect timeout after \(limit)"
         default:
             message = "connection error: \(error)"
         }

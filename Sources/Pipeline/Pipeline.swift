@@ -106,7 +106,12 @@ public final class Pipeline: Service, Sendable {
         var paused: Set<KafkaTopicPartition> = []
         var lastCommit = ContinuousClock.now
         var consumedCounts: [KafkaTopicPartition: Int] = [:]
+        var throttledSince: ContinuousClock.Instant?
         while !stopRequested.load(ordering: .relaxed) {
+            if shouldThrottle(since: &throttledSince) {
+                try await Task.sleep(for: Self.throttleStep)
+                continue
+            }
             let messages = try await consumer.poll(
                 maxMessages: configuration.pollBatchSize,
                 timeout: configuration.pollTimeout
@@ -155,6 +160,26 @@ public final class Pipeline: Service, Sendable {
             return state.lanes.enqueue(event)
         }
         if let job { startWorker(job) }
+    }
+
+    /// How long the fetch loop waits between checks while the total buffer is full.
+    static let throttleStep: Duration = .milliseconds(5)
+
+    /// Whole-buffer back-pressure: while `maxBufferedTotal` records are buffered, the fetch loop stops
+    /// polling (librdkafka keeps its own bounded prefetch) instead of pausing partitions, because
+    /// librdkafka 2.0.2 discards a partition's prefetched records on resume and fetches them again.
+    /// Polling is skipped for at most `maxThrottle`: a buffer that does not drain (lanes stuck in long
+    /// retries) falls back to pausing every partition, so the member keeps polling and serving rebalances.
+    /// June outages pause everything at once (`applyBackPressure`).
+    private func shouldThrottle(since throttledSince: inout ContinuousClock.Instant?) -> Bool {
+        let (full, inOutage) = state.withLock { ($0.tracker.totalPending >= configuration.maxBufferedTotal, $0.isInOutage) }
+        guard full, !inOutage else {
+            throttledSince = nil
+            return false
+        }
+        let now = ContinuousClock.now
+        if throttledSince == nil { throttledSince = now }
+        return now - throttledSince! < configuration.maxThrottle
     }
 
     /// Pauses partitions whose buffers are full (or all of them during a June outage) and resumes them

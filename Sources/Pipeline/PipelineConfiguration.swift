@@ -14,8 +14,11 @@ public struct PipelineConfiguration: Sendable {
     public var commitInterval: Duration = .seconds(1)
     /// Buffered-but-not-committable records per partition before that partition is paused. Default: 5,000.
     public var maxBufferedPerPartition = 5_000
-    /// Buffered-but-not-committable records in total before every partition is paused. Default: 40,000.
-    public var maxBufferedTotal = 40_000
+    /// Buffered-but-not-committable records in total before the fetch loop stops polling; after
+    /// `maxThrottle` without draining below it, every partition is paused instead. Default: 20,000.
+    public var maxBufferedTotal = 20_000
+    /// Longest stretch without polling while the total buffer is full. Default: 10 s.
+    public var maxThrottle: Duration = .seconds(10)
     /// Records taken from librdkafka per poll. Default: 1,000.
     public var pollBatchSize = 1_000
     /// How long one poll waits for the first record. Default: 100 ms.

@@ -46,7 +46,7 @@ struct RelaySettings: Sendable {
         pipeline.commitInterval = .seconds(command.commitInterval)
         pipeline.maxEventBytes = command.maxEventBytes
         pipeline.maxBufferedPerPartition = command.maxBuffered
-        pipeline.maxBufferedTotal = max(command.maxBuffered * 8, command.maxBuffered)
+        pipeline.maxBufferedTotal = command.maxBuffered * 4
         pipeline.retryPolicy.budget = command.retryBudget == 0 ? nil : .seconds(command.retryBudget)
         self.pipeline = pipeline
         self.metricsPort = command.metricsPort > 0 ? command.metricsPort : nil

@@ -52,7 +52,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Largest accepted event in bytes; larger ones are dead-lettered.")
     var maxEventBytes = 1_048_576
 
-    @Option(help: "Buffered records per partition before the partition is paused.")
+    @Option(help: "Buffered records per partition before the partition is paused; at 4x that in total the relay stops polling.")
     var maxBuffered = 5_000
 
     @Option(help: "Seconds between offset commits.")
