@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "JuneTransformTests", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
         .testTarget(
             name: "JuneClientTests",
-            dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, logging],
+            dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, nioCore, nioPosix, nioSSL, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging], swiftSettings: swiftSettings),
