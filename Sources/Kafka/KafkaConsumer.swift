@@ -70,17 +70,22 @@ public final class KafkaConsumer: Sendable {
 
     /// Commits offsets synchronously. Each value is the NEXT offset to read (last done + 1).
     /// Runs on the consumer's queue (after a poll in progress returns).
-    public func commit(_ offsets: [KafkaTopicPartition: Int64]) async throws(KafkaError) {
+    public func commit(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let client = self.client
-        try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets) }
+        let milliseconds = timeout.clampedMilliseconds
+        try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets, timeoutMilliseconds: milliseconds) }
     }
 
     /// Commits offsets synchronously on the calling thread. Meant for the rebalance handler (already on
-    /// the poll queue); from anywhere else, prefer ``commit(_:)``. Blocks until the broker answered.
-    public func commitSync(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
-        try client.commit(offsets)
+    /// the poll queue); from anywhere else, prefer ``commit(_:timeout:)``. Blocks until the broker
+    /// answered or `timeout` passed (then throws a retriable timeout error).
+    public func commitSync(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
+        try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
+
+    /// How long a commit waits for the broker's answer by default: 10 s.
+    public static let commitTimeout: Duration = .seconds(10)
 
     /// The group's committed offsets (next offset to read). Partitions without a committed offset are
     /// left out of the result.

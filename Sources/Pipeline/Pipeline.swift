@@ -224,7 +224,7 @@ public final class Pipeline: Service, Sendable {
     /// tracker and the revoke handler commits them.
     /// Returns the failure, if any.
     @discardableResult
-    private func commitMoved(now: ContinuousClock.Instant = .now) async -> KafkaError? {
+    private func commitMoved(now: ContinuousClock.Instant = .now, timeout: Duration = KafkaConsumer.commitTimeout) async -> KafkaError? {
         let offsets: [KafkaTopicPartition: Int64] = state.withLock { state in
             if let until = state.commitsHeldUntil, now < until { return [:] }
             state.commitsHeldUntil = nil
@@ -232,7 +232,7 @@ public final class Pipeline: Service, Sendable {
         }
         guard !offsets.isEmpty else { return nil }
         do {
-            try await consumer.commit(offsets)
+            try await consumer.commit(offsets, timeout: timeout)
             for (partition, offset) in offsets { metrics.recordCommitted(partition, offset: offset) }
             return nil
         } catch {
@@ -268,7 +268,8 @@ public final class Pipeline: Service, Sendable {
         while ContinuousClock.now < deadline {
             let held = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
             if !held {
-                guard let error = await commitMoved(), error.isGroupRebalancing || error.isRetriable else { return }
+                let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
+                guard let error = await commitMoved(timeout: remaining), error.isGroupRebalancing || error.isRetriable else { return }
             }
             _ = try? await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
         }

@@ -59,6 +59,46 @@ import Testing
         #expect(try await admin.committedOffsets(group: unknownGroup, partitions: [tp], timeout: .seconds(5)).isEmpty)
     }
 
+    @Test func commitToAnUnreachableCoordinatorTimesOutThenSucceedsOnceBack() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
+        let topic = KafkaTestSupport.uniqueName("down")
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try KafkaTestSupport.producer(cluster)
+        for index in 0..<3 {
+            _ = try await producer.send(KafkaProducerRecord(topic: topic, value: KafkaTestSupport.bytes("r\(index)")))
+        }
+        await producer.close()
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let consumer = try KafkaConsumer(
+            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g")),
+            logger: KafkaTestSupport.logger
+        )
+        try consumer.subscribe(topics: [topic])
+        #expect(try await KafkaTestSupport.poll(consumer, count: 3).count == 3)
+
+        // librdkafka's own synchronous commit would wait here forever.
+        try cluster.setBrokerDown(1)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: KafkaError.self) { try await consumer.commit([tp: 2], timeout: .seconds(1)) }
+        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(error?.isRetriable == true, "\(String(describing: error))")
+
+        try cluster.setBrokerUp(1)
+        var committed = false
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !committed, ContinuousClock.now < deadline {
+            do {
+                try await consumer.commit([tp: 3], timeout: .seconds(2))
+                committed = true
+            } catch {
+                _ = try? await consumer.poll(maxMessages: 1, timeout: .milliseconds(200))
+            }
+        }
+        #expect(committed)
+        #expect(try await consumer.committed([tp], timeout: .seconds(5)) == [tp: 3])
+        try await consumer.close()
+    }
+
     @Test func pausedPartitionYieldsNothingUntilResumed() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
         let topic = KafkaTestSupport.uniqueName("pause")

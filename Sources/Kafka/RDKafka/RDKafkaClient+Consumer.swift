@@ -44,13 +44,34 @@ extension RDKafkaClient {
         return messages
     }
 
-    /// Synchronous commit of the given offsets (next offset to read). Blocks until the broker answered.
-    func commit(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
+    /// Commits the given offsets (next offset to read) and waits for the broker's answer, at most
+    /// `timeoutMilliseconds` (then throws a retriable timeout; the commit may still land later).
+    /// `rd_kafka_commit` itself has no timeout and waits forever for an unreachable coordinator, so the
+    /// commit goes through a private result queue that is polled with the deadline. Blocking.
+    func commit(_ offsets: [KafkaTopicPartition: Int64], timeoutMilliseconds: Int32) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList(offsets)
-        let code = try list.withListPointer { rd_kafka_commit(withUnsafeHandleUnchecked, $0, 0) }
+        guard let queue = rd_kafka_queue_new(withUnsafeHandleUnchecked) else {
+            throw KafkaError.state("cannot create a commit result queue")
+        }
+        // Destroying the queue before the answer came is safe: librdkafka drops the late result.
+        defer { rd_kafka_queue_destroy(queue) }
+        let code = try list.withListPointer { rd_kafka_commit_queue(withUnsafeHandleUnchecked, $0, queue, nil, nil) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "commit") }
-        if let error = list.firstError(operation: "commit") { throw error }
+        guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else {
+            throw KafkaError.timedOut("offset commit (no answer in \(timeoutMilliseconds) ms)")
+        }
+        defer { rd_kafka_event_destroy(event) }
+        let error = rd_kafka_event_error(event)
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: error, context: "commit") }
+        if let partitions = rd_kafka_event_topic_partition_list(event) {
+            for index in 0..<Int(partitions.pointee.cnt) {
+                let entry = partitions.pointee.elems[index]
+                if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                    throw KafkaError(rdKafka: entry.err, context: "commit \(String(cString: entry.topic))[\(entry.partition)]")
+                }
+            }
+        }
     }
 
     /// The group's committed offsets; partitions without a committed offset are left out.
