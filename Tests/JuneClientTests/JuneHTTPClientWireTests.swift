@@ -264,7 +264,7 @@ struct TestCertificate {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: "openssl req failed"])
         }
         return TestCertificate(
-            certificate: try NIOSSLCertificate(file: cert, format: .pem),
+            certificate: try #require(try NIOSSLCertificate.fromPEMFile(cert).first),
             privateKey: try NIOSSLPrivateKey(file: key, format: .pem)
         )
     }

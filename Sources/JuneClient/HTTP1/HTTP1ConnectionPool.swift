@@ -85,7 +85,9 @@ final class HTTP1ConnectionPool: Sendable {
         let channel = try await self.leaseConnection()
         let promise = channel.eventLoop.makePromise(of: HTTP1Response.self)
         let exchange = HTTP1Exchange(request: makeRequest(channel.allocator), deadline: deadline, promise: promise)
-        channel.writeAndFlush(exchange, promise: nil)
+        // A write to a channel that closed meanwhile never reaches the exchange handler (NIO removes the
+        // handlers of a closed channel): the failed write must fail the exchange, or it would wait forever.
+        channel.writeAndFlush(exchange).cascadeFailure(to: promise)
         do {
             let response = try await promise.futureResult.get()
             self.release(channel, reusable: response.keepAlive)
