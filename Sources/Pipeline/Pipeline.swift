@@ -110,17 +110,18 @@ public final class Pipeline: Service, Sendable {
         while !stopRequested.load(ordering: .relaxed) {
             if shouldThrottle(since: &throttledSince) {
                 try await Task.sleep(for: Self.throttleStep)
-                continue
+            } else {
+                let messages = try await consumer.poll(
+                    maxMessages: configuration.pollBatchSize,
+                    timeout: configuration.pollTimeout
+                )
+                for message in messages {
+                    consumedCounts[message.topicPartition, default: 0] += 1
+                    submit(message)
+                }
+                paused = applyBackPressure(paused: paused)
             }
-            let messages = try await consumer.poll(
-                maxMessages: configuration.pollBatchSize,
-                timeout: configuration.pollTimeout
-            )
-            for message in messages {
-                consumedCounts[message.topicPartition, default: 0] += 1
-                submit(message)
-            }
-            paused = applyBackPressure(paused: paused)
+            // Commits go on while throttled: the buffer is full of finished-soon work, not stuck.
             if ContinuousClock.now - lastCommit >= configuration.commitInterval {
                 lastCommit = .now
                 await commitMoved()

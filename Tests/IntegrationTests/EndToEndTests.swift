@@ -422,6 +422,52 @@ struct EndToEndTests {
         }
     }
 
+    // MARK: 8b. Bounded buffers
+
+    @Test(.timeLimit(.minutes(3)))
+    func smallBuffersStayBoundedAndLoseNothing() async throws {
+        try await Harness.run("bounded-buffers") { h in
+            let topic = uniqueName("events")
+            let dlq = topic + ".dlq"
+            let group = uniqueName("relay")
+            let brokers = try await h.startBroker(topics: [topic, dlq])
+            let stub = try await h.startStub(["--latency-ms", "10"])
+            let kafka = KafkaTestClient(bootstrapServers: brokers)
+
+            var events = TestEvents(topic: topic)
+            for index in 0..<4_000 { events.valid(user: "user-\(index % 300)") }
+            try await kafka.produce(events.records)
+
+            // 50 per partition, 200 in total: the whole backlog is 20x that.
+            let maxBuffered = 50
+            let pollBatch = 1_000  // PipelineConfiguration.pollBatchSize: one poll can overshoot by this much
+            let port = try Harness.freePort()
+            let relay = try h.startRelay(
+                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-bounded",
+                metricsPort: port, extraArguments: ["--max-buffered", String(maxBuffered), "--max-in-flight", "16"]
+            )
+            let metrics = MetricsClient(port: port)
+            var peak = 0.0
+            var samples = 0
+            while (try? await stub.stats().uniqueAccepted) ?? 0 < events.deliverable {
+                if let buffered = try? await metrics.value("relay_buffered_records") {
+                    peak = max(peak, buffered)
+                    samples += 1
+                }
+                try h.require(relay.isRunning, "relay exited early: \(relay.stderrText.suffix(2_000))")
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            try await RelayChecks.stopGracefully(h, relay)
+
+            // The gauge is refreshed once per commit interval, so it samples the buffer; it may read 0.
+            h.check(samples > 5, "only \(samples) metric samples")
+            h.check(peak <= Double(4 * maxBuffered + pollBatch), "buffered peaked at \(peak), bound \(4 * maxBuffered + pollBatch)")
+            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            h.check(stats.duplicates == 0, "duplicates: \(stats)")
+            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
+        }
+    }
+
     // MARK: 9. dev-broker with kcat
 
     @Test(.timeLimit(.minutes(2)))
