@@ -78,10 +78,12 @@ final class ScriptedHTTPServer: Sendable {
     }
 
     /// `childChannelInitializer` is set up before `self` exists; connections only arrive after `init`.
-    private final class ServerBox: @unchecked Sendable {
-        // Written once in `init` before any connection can be accepted, then only read: the accept
-        // happens-after the bind completed, and the write follows the bind on the same task.
-        var server: ScriptedHTTPServer?
+    private final class ServerBox: Sendable {
+        private let slot = Mutex<ScriptedHTTPServer?>(nil)
+        var server: ScriptedHTTPServer? {
+            get { self.slot.withLock { $0 } }
+            set { self.slot.withLock { $0 = newValue } }
+        }
     }
 
     private final class ConnectionHandler: ChannelInboundHandler {
