@@ -18,7 +18,7 @@ public final class JuneHTTPClient: JuneSending {
     private let logger: Logger
     private let timeout: TimeAmount
     /// Per endpoint, everything before the `Content-Length` digits: request line and fixed headers.
-    private let prefixes: [[UInt8]]
+    private let prefixes: [JuneEventType: [UInt8]]
 
     public convenience init(configuration: JuneClientConfiguration, logger: Logger) throws(JuneClientError) {
         try self.init(configuration: configuration, tlsConfiguration: nil, logger: logger)
@@ -31,13 +31,10 @@ public final class JuneHTTPClient: JuneSending {
         let endpoint = try HTTP1Endpoint(normalizedBaseURL: try configuration.normalizedBaseURL())
         self.timeout = TimeAmount(configuration.requestTimeout)
         self.logger = logger
-        self.prefixes = JuneEventType.allCases.map { type in
-            Self.requestPrefix(
-                target: endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path,
-                endpoint: endpoint,
-                configuration: configuration
-            )
-        }
+        self.prefixes = Dictionary(uniqueKeysWithValues: JuneEventType.allCases.map { type in
+            let target = endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path
+            return (type, Self.requestPrefix(target: target, endpoint: endpoint, configuration: configuration))
+        })
         do {
             self.pool = try HTTP1ConnectionPool(
                 configuration: .init(
@@ -57,7 +54,7 @@ public final class JuneHTTPClient: JuneSending {
 
     /// POSTs `request.body` to `<baseURL><request.path>` once and classifies the result. Never throws.
     public func send(_ request: JuneRequest) async -> SendOutcome {
-        let prefix = self.prefixes[request.type.index]
+        let prefix = self.prefixes[request.type]!  // built for every case above
         let response: HTTP1Response
         do {
             response = try await self.pool.execute(
@@ -110,17 +107,5 @@ public final class JuneHTTPClient: JuneSending {
         buffer.writeStaticString("\r\n\r\n")
         buffer.writeBytes(body)
         return buffer
-    }
-}
-
-extension JuneEventType {
-    /// Position in `allCases`, for per-endpoint tables.
-    fileprivate var index: Int {
-        switch self {
-        case .identify: 0
-        case .track: 1
-        case .group: 2
-        case .page: 3
-        }
     }
 }

@@ -27,15 +27,8 @@ import Testing
     }
 
     @Test func newMemberResumesFromTheCommittedOffset() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("commit")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaTestSupport.producer(cluster)
-        for index in 0..<10 {
-            _ = try await producer.send(KafkaProducerRecord(topic: topic, value: KafkaTestSupport.bytes("r\(index)")))
-        }
-        await producer.close()
-        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let (cluster, tp) = try await KafkaTestSupport.clusterWithRecords("commit", count: 10)
+        let topic = tp.topic
         let group = KafkaTestSupport.uniqueName("g")
 
         let first = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group), logger: KafkaTestSupport.logger)
@@ -60,15 +53,8 @@ import Testing
     }
 
     @Test func commitToAnUnreachableCoordinatorTimesOutThenSucceedsOnceBack() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("down")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaTestSupport.producer(cluster)
-        for index in 0..<3 {
-            _ = try await producer.send(KafkaProducerRecord(topic: topic, value: KafkaTestSupport.bytes("r\(index)")))
-        }
-        await producer.close()
-        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let (cluster, tp) = try await KafkaTestSupport.clusterWithRecords("down", count: 3)
+        let topic = tp.topic
         let consumer = try KafkaConsumer(
             configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g")),
             logger: KafkaTestSupport.logger

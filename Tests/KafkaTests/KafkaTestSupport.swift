@@ -40,6 +40,19 @@ enum KafkaTestSupport {
 
     static func bytes(_ string: String) -> [UInt8] { Array(string.utf8) }
 
+    /// A one-broker mock cluster with one single-partition topic holding `count` records "r0", "r1", ….
+    static func clusterWithRecords(_ prefix: String, count: Int) async throws -> (KafkaMockCluster, KafkaTopicPartition) {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        let topic = uniqueName(prefix)
+        try cluster.createTopic(topic, partitions: 1)
+        let producer = try producer(cluster)
+        for index in 0..<count {
+            _ = try await producer.send(KafkaProducerRecord(topic: topic, value: bytes("r\(index)")))
+        }
+        await producer.close()
+        return (cluster, KafkaTopicPartition(topic: topic, partition: 0))
+    }
+
     /// Polls until `count` messages arrived (or the deadline passed) and returns them.
     static func poll(_ consumer: KafkaConsumer, count: Int, within limit: Duration = .seconds(30)) async throws -> [KafkaMessage] {
         var messages: [KafkaMessage] = []

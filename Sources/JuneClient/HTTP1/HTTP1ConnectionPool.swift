@@ -119,41 +119,38 @@ final class HTTP1ConnectionPool: Sendable {
     // MARK: - Leasing
 
     private func leaseConnection() async throws -> any Channel {
-        let now = NIODeadline.now()
-        var stale: [any Channel] = []
-        let lease: Lease? = try self.state.withLock { state in
-            if state.isShutDown { throw HTTP1TransportError.poolShutDown }
-            return state.lease(
-                now: now,
-                idleTimeout: self.configuration.idleTimeout,
-                maxConnections: self.configuration.maxConnections,
-                stale: &stale
-            )
+        let lease: Lease
+        if let immediate = try self.tryLease() {
+            lease = immediate
+        } else {
+            lease = try await self.waitForLease()
         }
-        Self.close(stale)
         switch lease {
         case .connection(let channel):
             return channel
         case .connect:
             return try await self.connect()
-        case nil:
-            return try await self.waitForLease()
         }
     }
 
-    /// Slow path: every connection is busy. Re-checks under the lock, then queues.
-    private func waitForLease() async throws -> any Channel {
+    /// Fast path, without suspending: an idle connection or the right to open one, nil when every
+    /// slot is busy.
+    private func tryLease() throws -> Lease? {
         var stale: [any Channel] = []
-        let lease: Lease = try await withCheckedThrowingContinuation { continuation in
+        defer { Self.close(stale) }
+        return try self.state.withLock { state in try self.lease(&state, stale: &stale) }
+    }
+
+    /// Slow path: every connection is busy. Re-checks under the lock, then queues.
+    private func waitForLease() async throws -> Lease {
+        var stale: [any Channel] = []
+        defer { Self.close(stale) }
+        return try await withCheckedThrowingContinuation { continuation in
             let immediate: Result<Lease, any Error>? = self.state.withLock { state in
-                if state.isShutDown { return .failure(HTTP1TransportError.poolShutDown) }
-                if let lease = state.lease(
-                    now: .now(),
-                    idleTimeout: self.configuration.idleTimeout,
-                    maxConnections: self.configuration.maxConnections,
-                    stale: &stale
-                ) {
-                    return .success(lease)
+                do {
+                    if let lease = try self.lease(&state, stale: &stale) { return .success(lease) }
+                } catch {
+                    return .failure(error)
                 }
                 state.waiters.append(continuation)
                 return nil
@@ -162,13 +159,18 @@ final class HTTP1ConnectionPool: Sendable {
                 continuation.resume(with: immediate)
             }
         }
-        Self.close(stale)
-        switch lease {
-        case .connection(let channel):
-            return channel
-        case .connect:
-            return try await self.connect()
-        }
+    }
+
+    /// Under the lock. Dead or expired idle connections found on the way go to `stale`, for the caller
+    /// to close after unlocking.
+    private func lease(_ state: inout State, stale: inout [any Channel]) throws -> Lease? {
+        if state.isShutDown { throw HTTP1TransportError.poolShutDown }
+        return state.lease(
+            now: .now(),
+            idleTimeout: self.configuration.idleTimeout,
+            maxConnections: self.configuration.maxConnections,
+            stale: &stale
+        )
     }
 
     /// Opens a connection for a lease already counted in `open`; gives the slot back on failure.

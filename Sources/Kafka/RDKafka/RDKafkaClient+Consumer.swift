@@ -64,13 +64,10 @@ extension RDKafkaClient {
         defer { rd_kafka_event_destroy(event) }
         let error = rd_kafka_event_error(event)
         guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: error, context: "commit") }
-        if let partitions = rd_kafka_event_topic_partition_list(event) {
-            for index in 0..<Int(partitions.pointee.cnt) {
-                let entry = partitions.pointee.elems[index]
-                if entry.err != RD_KAFKA_RESP_ERR_NO_ERROR {
-                    throw KafkaError(rdKafka: entry.err, context: "commit \(String(cString: entry.topic))[\(entry.partition)]")
-                }
-            }
+        if let partitions = rd_kafka_event_topic_partition_list(event),
+            let error = RDKafkaTopicPartitionList.firstError(in: RDKafkaTopicPartitionList.entries(of: partitions), operation: "commit")
+        {
+            throw error
         }
     }
 

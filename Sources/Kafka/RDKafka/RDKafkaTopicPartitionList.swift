@@ -61,6 +61,11 @@ final class RDKafkaTopicPartitionList {
 
     /// The first per-partition error, if any.
     func firstError(operation: String) -> KafkaError? {
+        Self.firstError(in: entries, operation: operation)
+    }
+
+    /// The first per-partition error among `entries` (also for lists librdkafka owns).
+    static func firstError(in entries: [Entry], operation: String) -> KafkaError? {
         for entry in entries where entry.error != RD_KAFKA_RESP_ERR_NO_ERROR {
             return KafkaError(rdKafka: entry.error, context: "\(operation) \(entry.topicPartition)")
         }
