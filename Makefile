@@ -3,7 +3,7 @@
 #   make test    every test (unit, Kafka against the mock cluster, end to end with the built binary)
 #   make bench   release binary vs dev-broker and june-stub: events/s, CPU s per 10k events, peak RSS
 SWIFT      ?= swift
-APT_PKGS   := librdkafka-dev pkg-config kcat openssl
+APT_PKGS   := librdkafka-dev pkg-config kcat openssl prometheus tinyproxy
 BIN_DEBUG  := .build/debug/june-relay
 BIN_RELEASE:= .build/release/june-relay
 
@@ -15,6 +15,8 @@ deps:
 	pkg-config --exists rdkafka 2>/dev/null || missing="$$missing librdkafka-dev pkg-config"; \
 	command -v kcat >/dev/null 2>&1 || missing="$$missing kcat"; \
 	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v tinyproxy >/dev/null 2>&1 || missing="$$missing tinyproxy"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = "0" ]; then \
 	    echo "installing:$$missing"; \
