@@ -17,6 +17,10 @@ public struct JuneClientConfiguration: Sendable {
     public var maxConnections: Int
     /// The `User-Agent` header. Default: `june-relay/<version>`.
     public var userAgent: String
+    /// Allow a plain `http://` base URL to a non-loopback host. Default: false.
+    public var allowInsecureHTTP = false
+    /// A PEM file of extra trusted root certificates. Default: none.
+    public var caFile: String?
 
     public init(
         baseURL: String = "https://api.june.so",

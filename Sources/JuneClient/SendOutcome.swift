@@ -9,6 +9,9 @@ public enum SendOutcome: Sendable, Equatable {
     /// June refused the request for good (any other 4xx and non-2xx statuses): dead-letter, no retry.
     /// `message` is `"HTTP 400: <first 200 bytes of body>"`.
     case rejected(status: Int, message: String)
+    /// June refuses the relay, not the event (401, 403, 404, 405, 407, 3xx: a wrong or revoked key, a wrong
+    /// URL, a proxy in the way): never dead-letter; pause and probe until June accepts again.
+    case refused(status: Int, message: String)
 
     /// The HTTP status, if a response was received.
     public var status: Int? {
@@ -16,6 +19,7 @@ public enum SendOutcome: Sendable, Equatable {
         case .delivered(let status): status
         case .retryable(let status, _, _): status
         case .rejected(let status, _): status
+        case .refused(let status, _): status
         }
     }
 

@@ -17,9 +17,13 @@ public struct JuneRequest: Sendable, Equatable {
     /// falls back to the Kafka message key.
     public var orderingKey: String?
 
-    public init(type: JuneEventType, body: [UInt8], orderingKey: String?) {
+    /// The RudderStack event's `messageId` when it is a non-empty string.
+    public var messageID: String?
+
+    public init(type: JuneEventType, body: [UInt8], orderingKey: String?, messageID: String? = nil) {
         self.type = type
         self.body = body
         self.orderingKey = orderingKey
+        self.messageID = messageID
     }
 }

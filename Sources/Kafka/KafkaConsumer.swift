@@ -84,6 +84,34 @@ public final class KafkaConsumer: Sendable {
         try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 
+    /// Commits offsets with their metadata strings (see ``KafkaOffsetCommit``). Runs on the consumer's queue.
+    public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
+        guard !offsets.isEmpty else { return }
+        let client = self.client
+        let milliseconds = timeout.clampedMilliseconds
+        try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets, timeoutMilliseconds: milliseconds) }
+    }
+
+    /// ``commit(_:timeout:)-(KafkaOffsetCommit)`` on the calling thread, for the rebalance handler.
+    public func commitSync(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
+        try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
+    }
+
+    /// The group's committed offsets with their metadata, read on the calling thread (blocking): for the
+    /// rebalance handler, which runs on the poll queue already.
+    public func committedSync(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        try client.committedWithMetadata(partitions, timeoutMilliseconds: timeout.clampedMilliseconds)
+    }
+
+    /// The group's committed offsets with their metadata. Runs on the consumer's queue.
+    public func committedWithMetadata(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] in
+            try client.committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
+
     /// How long a commit waits for the broker's answer by default: 10 s.
     public static let commitTimeout: Duration = .seconds(10)
 
@@ -144,6 +172,39 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
+    /// ``close()``, but returns after `timeout` even when librdkafka's close has not: with every broker
+    /// unreachable, `rd_kafka_consumer_close` can wait far longer than a shutdown may take. The close then
+    /// goes on in the background (on the consumer's queue) and the caller proceeds; a process that exits
+    /// next loses nothing, because offsets were committed (or not) before.
+    public func close(timeout: Duration) async throws(KafkaError) {
+        let race = CloseRace()
+        let result: Result<Void, KafkaError>? = await withCheckedContinuation { continuation in
+            race.begin(continuation)
+            // Unstructured on purpose: a close blocked inside librdkafka cannot be cancelled, and the
+            // caller must not wait for it. It ends when librdkafka returns (or with the process).
+            Task {
+                do throws(KafkaError) {
+                    try await self.close()
+                    race.complete(with: .success(()))
+                } catch {
+                    race.complete(with: .failure(error))
+                }
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                race.complete(with: nil)
+            }
+        }
+        switch result {
+        case .none:
+            logger.warning("Kafka consumer close did not finish in time; continuing without it")
+        case .success:
+            break
+        case .failure(let error):
+            throw error
+        }
+    }
+
     private func checkOpen() throws(KafkaError) {
         if isClosed.load(ordering: .acquiring) { throw KafkaError.closed("Kafka consumer of group \(groupID)") }
     }
@@ -152,4 +213,21 @@ public final class KafkaConsumer: Sendable {
 private struct Watermarks: Sendable {
     var low: Int64
     var high: Int64
+}
+
+/// The first of "close finished" and "timeout passed" resumes the waiter; the other is ignored.
+private final class CloseRace: Sendable {
+    typealias Waiter = CheckedContinuation<Result<Void, KafkaError>?, Never>
+    private let waiter = Mutex<Waiter?>(nil)
+
+    func begin(_ continuation: Waiter) {
+        waiter.withLock { $0 = continuation }
+    }
+
+    func complete(with result: Result<Void, KafkaError>?) {
+        waiter.withLock { waiter in
+            defer { waiter = nil }
+            return waiter
+        }?.resume(returning: result)
+    }
 }

@@ -53,6 +53,16 @@ extension KafkaError {
         public static let unknownMemberID: Int32 = 25
         /// `RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS` (broker).
         public static let rebalanceInProgress: Int32 = 27
+        /// `RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE` (broker).
+        public static let recordListTooLarge: Int32 = 18
+        /// `RD_KAFKA_RESP_ERR_INVALID_RECORD` (broker).
+        public static let invalidRecord: Int32 = 87
+    }
+
+    /// True when the record can never be written as it is: it is over the producer's `message.max.bytes` (librdkafka
+    /// reports it with the broker's code) or the topic's size limit, or the broker found it invalid. Retrying the same record cannot succeed.
+    public var isRecordRejected: Bool {
+        code == Code.messageSizeTooLarge || code == Code.recordListTooLarge || code == Code.invalidRecord
     }
 
     /// True when a group request (a commit) failed because the group is rebalancing or this member's

@@ -64,6 +64,9 @@ public final class KafkaProducer: Sendable {
     public func send(_ record: KafkaProducerRecord) async throws(KafkaError) -> KafkaDeliveryReport {
         while true {
             guard state.withLock({ $0 == .running }) else { throw KafkaError.closed("Kafka producer") }
+            // A producer in librdkafka's fatal state (e.g. an idempotence sequence error) fails every
+            // record from now on: say so with an error whose `isFatal` is set, so the owner replaces it.
+            if let fatal = client.fatalError() { throw fatal }
             let id = waiters.nextID()
             let client = self.client
             let waiters = self.waiters
@@ -81,11 +84,22 @@ public final class KafkaProducer: Sendable {
                 }
             }
             if let result {
+                if case .failure(let error) = result, !error.isFatal, let fatal = client.fatalError() { throw fatal }
                 return try result.get()
             }
             // Queue full: let the poll thread drain delivery reports, then try again.
             try? await Task.sleep(for: .milliseconds(5))
         }
+    }
+
+    /// librdkafka's fatal error, when the producer is in the fatal state (it cannot produce any more and
+    /// must be replaced); `nil` while healthy.
+    public var fatalError: KafkaError? { client.fatalError() }
+
+    /// Puts the producer into librdkafka's fatal state (`rd_kafka_test_fatal_error`), as an idempotence
+    /// sequence error would. For tests of the owner's recovery.
+    public func injectFatalErrorForTesting(reason: String = "injected by test") {
+        client.injectFatalError(reason: reason)
     }
 
     /// Waits until every enqueued record got its delivery report, or `timeout` passed (then throws

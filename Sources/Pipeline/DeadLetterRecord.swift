@@ -1,7 +1,7 @@
 import Foundation
 import Kafka
 
-/// Why a record goes to the dead-letter topic (spec §6 header values).
+/// Why a record goes to the dead-letter topic (the `june-relay.error.reason` header).
 enum DeadLetterReason: String, Sendable, CaseIterable {
     case invalidJSON = "invalid-json"
     case invalidEvent = "invalid-event"
@@ -17,9 +17,24 @@ enum DeadLetterReason: String, Sendable, CaseIterable {
 }
 
 /// Builds the dead-letter record for a failed source record: original key, value and headers unchanged,
-/// plus the `june-relay.*` headers of spec §6.
+/// plus the `june-relay.*` headers (``DeadLetterHeaders``). Header values are one line of text, and the
+/// error message is capped at ``messageLimit`` bytes.
 enum DeadLetterRecord {
-    static let headerPrefix = "june-relay."
+    /// Longest `june-relay.error.message` value, in bytes.
+    static let messageLimit = 1_000
+
+    /// How much of the source record a dead letter carries.
+    enum Content: Int, Sendable, Comparable {
+        /// Key, value and original headers: the normal case.
+        case full
+        /// The value left out (the dead-letter topic cannot take the record's size): the original stays
+        /// readable in the source topic at the offset the headers name.
+        case withoutValue
+        /// Value, key and original headers left out (even those are too large): only the relay's headers.
+        case headersOnly
+
+        static func < (lhs: Content, rhs: Content) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
 
     static func make(
         for message: KafkaMessage,
@@ -28,23 +43,68 @@ enum DeadLetterRecord {
         errorMessage: String,
         httpStatus: Int?,
         attempts: Int,
+        content: Content = .full,
         failedAt: Date = Date()
     ) -> KafkaProducerRecord {
-        var headers = message.headers
-        headers.reserveCapacity(headers.count + 11)
+        var headers = content == .headersOnly ? [] : message.headers
+        headers.reserveCapacity(headers.count + 13)
         func add(_ name: String, _ value: String) {
-            headers.append(KafkaHeader(key: headerPrefix + name, value: Array(value.utf8)))
+            headers.append(KafkaHeader(key: name, value: Array(oneLine(value).utf8)))
         }
-        add("error.stage", reason.stage)
-        add("error.reason", reason.rawValue)
-        add("error.message", errorMessage)
-        if let httpStatus { add("error.http-status", String(httpStatus)) }
-        add("error.attempts", String(attempts))
-        add("original.topic", message.topic)
-        add("original.partition", String(message.partition))
-        add("original.offset", String(message.offset))
-        if let timestamp = message.timestamp { add("original.timestamp", String(timestamp)) }
-        add("failed-at", failedAt.formatted(.iso8601))
-        return KafkaProducerRecord(topic: topic, key: message.key, value: message.value, headers: headers)
+        add(DeadLetterHeaders.errorStage, reason.stage)
+        add(DeadLetterHeaders.errorReason, reason.rawValue)
+        add(DeadLetterHeaders.errorMessage, capped(oneLine(errorMessage), to: messageLimit))
+        if let httpStatus { add(DeadLetterHeaders.errorHTTPStatus, String(httpStatus)) }
+        add(DeadLetterHeaders.errorAttempts, String(attempts))
+        add(DeadLetterHeaders.originalTopic, message.topic)
+        add(DeadLetterHeaders.originalPartition, String(message.partition))
+        add(DeadLetterHeaders.originalOffset, String(message.offset))
+        if let timestamp = message.timestamp { add(DeadLetterHeaders.originalTimestamp, String(timestamp)) }
+        if content != .full {
+            add(DeadLetterHeaders.originalSize, String(message.value?.count ?? 0))
+            add(DeadLetterHeaders.valueOmitted, "true")
+        }
+        add(DeadLetterHeaders.failedAt, failedAt.formatted(.iso8601))
+        return KafkaProducerRecord(
+            topic: topic,
+            key: content == .headersOnly ? nil : message.key,
+            value: content == .full ? message.value : nil,
+            headers: headers
+        )
+    }
+
+    /// The text with control characters escaped (`\n`, `\r`, `\t`, else `\u00XX`) and trailing
+    /// whitespace removed: one line, safe for line-oriented tools.
+    static func oneLine(_ text: String) -> String {
+        var trimmed = Substring(text)
+        while let last = trimmed.last, last.isWhitespace { trimmed.removeLast() }
+        guard trimmed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return String(trimmed) }
+        var result = ""
+        result.reserveCapacity(trimmed.utf8.count + 8)
+        for scalar in trimmed.unicodeScalars {
+            switch scalar.value {
+            case 0x0A: result += "\\n"
+            case 0x0D: result += "\\r"
+            case 0x09: result += "\\t"
+            case 0..<0x20, 0x7F: result += String(format: "\\u%04X", scalar.value)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
+    }
+
+    /// At most `limit` bytes of UTF-8, cut on a character boundary, with "…" when cut.
+    static func capped(_ text: String, to limit: Int) -> String {
+        guard text.utf8.count > limit else { return text }
+        var result = ""
+        var used = 0
+        let ellipsis = "…"
+        for character in text {
+            let size = character.utf8.count
+            if used + size + ellipsis.utf8.count > limit { break }
+            result.append(character)
+            used += size
+        }
+        return result + ellipsis
     }
 }

@@ -1,108 +1,123 @@
 import Kafka
 
-/// The keyed dispatcher's state (spec §4): per-lane FIFO queues, the ready queue and the in-flight limit.
+/// The keyed dispatcher's state: per-lane FIFO queues and the queue of lanes ready to run.
 ///
-/// A pure value held in the pipeline's state `Mutex`. Each method returns the event a worker should
-/// start now, if any; the owner starts workers after unlocking.
-/// Invariants: a lane is in `ready` at most once; a lane that is running or waiting for a retry is not
-/// in `ready`; `running` counts events being sent or dead-lettered right now.
+/// A pure value held in the pipeline's state lock. A lane is *active* while records of it are in a
+/// request, being dead-lettered or waiting for a retry: then nothing else of the lane may start, which
+/// keeps each key's records in offset order. Invariants: a lane is in `ready` at most once, and only
+/// when it is inactive and has records; the records a job took are the first ones of their lane.
 struct LaneTable: Sendable {
     private struct Lane: Sendable {
-        var events = RingQueue<RelayEvent>()
-        var isActive = false  // its head is running or waiting for a retry
+        var records = RingQueue<RelayRecord>()
+        var isActive = false
+        /// Records of this lane taken by the running job (its first `taken` records).
+        var taken = 0
     }
 
     private var lanes: [LaneKey: Lane] = [:]
     private var ready = RingQueue<LaneKey>()
-    private(set) var running = 0
-    private(set) var runningByPartition: [KafkaTopicPartition: Int] = [:]
-    /// Events queued in lanes (including running/waiting heads).
-    private(set) var buffered = 0
-    /// Concurrency limit; the pipeline lowers it to 1 during a June outage (the probe).
-    var limit: Int
+    /// Records queued in lanes (including the ones a job took or that wait for a retry).
+    private(set) var queuedRecords = 0
+    /// Their bytes (record values plus request bodies).
+    private(set) var queuedBytes = 0
 
-    init(limit: Int) {
-        self.limit = max(1, limit)
+    var hasReadyLane: Bool { !ready.isEmpty }
+
+    /// Adds a consumed record to its lane. Returns true when its lane became ready.
+    mutating func enqueue(_ record: RelayRecord) -> Bool {
+        queuedRecords += 1
+        queuedBytes += record.byteCost
+        let becameReady: Bool
+        if var lane = lanes[record.lane] {
+            becameReady = !lane.isActive && lane.records.isEmpty
+            lane.records.append(record)
+            lanes[record.lane] = lane
+        } else {
+            var lane = Lane()
+            lane.records.append(record)
+            lanes[record.lane] = lane
+            becameReady = true
+        }
+        if becameReady { ready.append(record.lane) }
+        return becameReady
     }
 
-    /// Adds a consumed event to its lane. Returns it when it can start at once.
-    mutating func enqueue(_ event: RelayEvent) -> RelayEvent? {
-        buffered += 1
-        var lane = lanes[event.lane, default: Lane()]
-        lane.events.append(event)
-        let startsLane = !lane.isActive && lane.events.count == 1
-        lanes[event.lane] = lane
-        guard startsLane else { return nil }
-        ready.append(event.lane)
-        return next()
-    }
-
-    /// Takes the next ready lane's head if a slot is free.
-    mutating func next() -> RelayEvent? {
-        while running < limit, let key = ready.popFirst() {
-            guard var lane = lanes[key], let head = lane.events.first, !lane.isActive else { continue }
-            lane.isActive = true
-            lanes[key] = lane
-            running += 1
-            runningByPartition[key.partition, default: 0] += 1
-            return head
+    /// The head record of the next ready lane, without taking it.
+    mutating func peekReady() -> RelayRecord? {
+        while let key = ready.first {
+            if let lane = lanes[key], !lane.isActive, let head = lane.records.first { return head }
+            _ = ready.popFirst()  // dropped (revoke) or no longer runnable
         }
         return nil
     }
 
-    /// The running head of its lane is finished (delivered or dead-lettered): the lane advances and the
-    /// worker gets the next job, from any lane.
-    mutating func finish(_ event: RelayEvent) -> RelayEvent? {
-        let key = event.lane
-        releaseSlot(key.partition)
-        if var lane = lanes[key], lane.isActive, Self.isHead(event, of: lane) {
-            _ = lane.events.popFirst()
-            buffered -= 1
-            lane.isActive = false
-            if lane.events.isEmpty {
-                lanes[key] = nil
-            } else {
-                lanes[key] = lane
-                ready.append(key)
-            }
+    /// Takes a run from the next ready lane: its first records, at most `maxRecords`, while `admits`
+    /// accepts each (given the record and how many the run holds so far; the first record is always
+    /// taken). The lane becomes active.
+    mutating func takeRun(maxRecords: Int, admits: (RelayRecord, Int) -> Bool = { _, _ in true }) -> [RelayRecord]? {
+        guard peekReady() != nil, let key = ready.popFirst(), var lane = lanes[key] else { return nil }
+        var run: [RelayRecord] = []
+        var index = 0
+        while index < lane.records.count, run.count < max(1, maxRecords) {
+            let record = lane.records[index]
+            if !run.isEmpty, !admits(record, run.count) { break }
+            run.append(record)
+            index += 1
         }
-        return next()
-    }
-
-    /// The running head of `key` will be retried later: it keeps its lane blocked but frees its slot.
-    /// Returns a job for the worker to continue with.
-    mutating func deferRetry(_ event: RelayEvent) -> RelayEvent? {
-        releaseSlot(event.lane.partition)
-        if var lane = lanes[event.lane], lane.isActive, Self.isHead(event, of: lane) {
-            lane.events[0] = event
-            lanes[event.lane] = lane
-        }
-        return next()
-    }
-
-    /// The running head is given up without being done (its partition was revoked, or the relay is
-    /// stopping): the slot is freed, the lane is left as it is.
-    mutating func abandon(_ event: RelayEvent) -> RelayEvent? {
-        releaseSlot(event.lane.partition)
-        return next()
-    }
-
-    /// A retry wait is over: the lane becomes ready again. Returns a job if a slot is free.
-    /// Nil also when the lane was dropped meanwhile (its partition was revoked).
-    mutating func retryDue(_ event: RelayEvent) -> RelayEvent? {
-        let key = event.lane
-        guard var lane = lanes[key], lane.isActive, Self.isHead(event, of: lane) else { return next() }
-        lane.isActive = false
+        lane.isActive = true
+        lane.taken = run.count
         lanes[key] = lane
-        ready.append(key)
-        return next()
+        return run
     }
 
-    /// Drops every lane of the given partitions (revoke). Running events finish on their own; their results
-    /// are discarded by the offset tracker's generation check.
+    /// A record of a running job is done (delivered or dead-lettered): it leaves its lane. When the
+    /// job's last record of the lane is done, the lane becomes ready again if it has more.
+    /// Returns false when the record is stale (its lane was dropped or re-created meanwhile).
+    @discardableResult
+    mutating func finish(_ record: RelayRecord) -> Bool {
+        guard var lane = lanes[record.lane], lane.isActive, lane.taken > 0, Self.isHead(record, of: lane) else { return false }
+        _ = lane.records.popFirst()
+        queuedRecords -= 1
+        queuedBytes -= record.byteCost
+        lane.taken -= 1
+        if lane.taken == 0 { lane.isActive = false }
+        store(lane, at: record.lane)
+        return true
+    }
+
+    /// The job's remaining records of this lane (starting at the head) will be retried later: the lane
+    /// stays blocked until ``retryDue(_:)``. The records are stored with their updated attempt counts.
+    mutating func deferRetry(_ records: [RelayRecord]) {
+        guard let first = records.first, var lane = lanes[first.lane], lane.isActive, Self.isHead(first, of: lane) else { return }
+        for (index, record) in records.enumerated() where index < lane.records.count {
+            lane.records[index] = record
+        }
+        lane.taken = 0
+        lanes[first.lane] = lane
+    }
+
+    /// A retry wait is over: the lane becomes ready again (unless it was dropped or moved on meanwhile).
+    mutating func retryDue(_ head: RelayRecord) {
+        guard var lane = lanes[head.lane], lane.isActive, lane.taken == 0, Self.isHead(head, of: lane) else { return }
+        lane.isActive = false
+        store(lane, at: head.lane)
+    }
+
+    /// A job's records of this lane are given up without being done (the relay is stopping, or the
+    /// partition was revoked): the lane is released as it is.
+    mutating func abandon(_ head: RelayRecord) {
+        guard var lane = lanes[head.lane], lane.isActive, Self.isHead(head, of: lane) else { return }
+        lane.isActive = false
+        lane.taken = 0
+        store(lane, at: head.lane)
+    }
+
+    /// Drops every lane of the given partitions (revoke). Running jobs finish on their own; their results
+    /// are discarded by the offset tracker's epoch check.
     mutating func drop(partitions: Set<KafkaTopicPartition>) {
         for (key, lane) in lanes where partitions.contains(key.partition) {
-            buffered -= lane.events.count
+            for index in 0..<lane.records.count { queuedBytes -= lane.records[index].byteCost }
+            queuedRecords -= lane.records.count
             lanes[key] = nil
         }
     }
@@ -111,23 +126,23 @@ struct LaneTable: Sendable {
     mutating func dropAll() {
         lanes.removeAll()
         ready.removeAll()
-        buffered = 0
+        queuedRecords = 0
+        queuedBytes = 0
     }
 
-    func running(in partitions: Set<KafkaTopicPartition>) -> Int {
-        partitions.reduce(0) { $0 + (runningByPartition[$1] ?? 0) }
+    private mutating func store(_ lane: Lane, at key: LaneKey) {
+        if lane.records.isEmpty {
+            lanes[key] = nil
+        } else {
+            lanes[key] = lane
+            if !lane.isActive { ready.append(key) }
+        }
     }
 
-    /// Whether `event` is the lane's head: a result from before a revoke and re-assign must not move the
+    /// Whether `record` is the lane's head: a result from before a revoke and re-assign must not move the
     /// new lane of the same key.
-    private static func isHead(_ event: RelayEvent, of lane: Lane) -> Bool {
-        guard let head = lane.events.first else { return false }
-        return head.generation == event.generation && head.message.offset == event.message.offset
-    }
-
-    private mutating func releaseSlot(_ partition: KafkaTopicPartition) {
-        running -= 1
-        let left = (runningByPartition[partition] ?? 1) - 1
-        runningByPartition[partition] = left > 0 ? left : nil
+    private static func isHead(_ record: RelayRecord, of lane: Lane) -> Bool {
+        guard let head = lane.records.first else { return false }
+        return head.epoch == record.epoch && head.offset == record.offset
     }
 }

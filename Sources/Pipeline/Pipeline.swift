@@ -1,4 +1,5 @@
 import CoreMetrics
+import Dispatch
 import Foundation
 import JuneClient
 import JuneTransform
@@ -8,42 +9,58 @@ import ServiceLifecycle
 import Synchronization
 
 /// The relay: Kafka consumer → transform → keyed dispatcher → June sender → offset tracker → commit,
-/// with the dead-letter producer beside the sender (spec §1–§6).
+/// with the dead-letter producer beside the sender (docs/design.md).
 ///
-/// One fetch task polls librdkafka, transforms each record, queues it in its lane and commits moved
-/// watermarks every `commitInterval`. Workers (at most `maxInFlight` at a time) send lane heads to June,
-/// dead-letter what cannot be delivered and mark offsets done. All shared state lives in one `Mutex`.
+/// `run` owns every task in one task group: the fetch loop (polls librdkafka, transforms each record,
+/// queues it in its lane, commits moved offsets every `commitInterval`), the health ticker (probes June
+/// while it is unavailable, refreshes gauges), the workers (at most `maxInFlight` jobs at a time: a June
+/// request or a dead-letter write) and the retry timers. All of them end with `run`. Shared state lives
+/// in one lock (``PipelineState``).
 public final class Pipeline: Service, Sendable {
     let configuration: PipelineConfiguration
     let consumer: KafkaConsumer
-    let producer: KafkaProducer
+    let deadLetters: DeadLetterProducer
     let sender: any JuneSending
     let transformer: JuneTransformer
     let metrics: PipelineMetrics
     let logger: Logger
     let state: SharedPipelineState
+    /// Called before each probe while June refuses the relay (e.g. re-reads the write-key file).
+    let beforeProbe: (@Sendable () async -> Void)?
+    let tasks: PipelineTasks
     private let stopRequested = Atomic<Bool>(false)
+    /// Nanoseconds (since `started`) of the fetch loop's last turn: the liveness watchdog.
+    private let lastLoopTurn = Atomic<Int64>(0)
+    private let started = ContinuousClock.now
+    /// Set when the pipeline must stop with an error (e.g. the dead-letter producer cannot be replaced).
+    let failure = Mutex<(any Error)?>(nil)
 
     /// Builds the pipeline and its consumer. The consumer's rebalance callbacks go to the pipeline.
     public init(
         configuration: PipelineConfiguration,
         consumerConfiguration: KafkaConsumerConfiguration,
-        producer: KafkaProducer,
+        deadLetters: DeadLetterProducer,
         sender: any JuneSending,
         metrics: PipelineMetrics = PipelineMetrics(),
+        beforeProbe: (@Sendable () async -> Void)? = nil,
         logger: Logger
     ) throws {
         self.configuration = configuration
-        self.producer = producer
+        self.deadLetters = deadLetters
         self.sender = sender
         self.metrics = metrics
         self.logger = logger
+        self.beforeProbe = beforeProbe
         self.transformer = JuneTransformer(maxEventBytes: configuration.maxEventBytes)
-        let state = SharedPipelineState(PipelineState(maxInFlight: configuration.maxInFlight))
+        self.tasks = PipelineTasks()
+        let state = SharedPipelineState(
+            PipelineState(maxInFlight: configuration.maxInFlight, outageThreshold: configuration.outageThreshold)
+        )
         self.state = state
         let handler = PipelineRebalanceHandler(
             state: state,
             drainTimeout: configuration.drainTimeout,
+            metadataLimit: configuration.commitMetadataLimit,
             metrics: metrics,
             logger: logger
         )
@@ -54,195 +71,240 @@ public final class Pipeline: Service, Sendable {
         )
     }
 
-    /// True once partitions are assigned and June is not in an outage (spec §8 `/readyz`).
-    public var isReady: Bool {
-        state.withLock { !$0.assigned.isEmpty && !$0.isInOutage }
-    }
-
-    /// A snapshot for progress displays and health checks.
-    public struct Snapshot: Sendable {
-        public var assignedPartitions: Int
-        public var inFlight: Int
-        public var buffered: Int
-        public var inOutage: Bool
-    }
-
-    public var snapshot: Snapshot {
-        state.withLock {
-            Snapshot(
-                assignedPartitions: $0.assigned.count,
-                inFlight: $0.lanes.running,
-                buffered: $0.tracker.totalPending,
-                inOutage: $0.isInOutage
-            )
-        }
-    }
+    // MARK: - Running
 
     public func run() async throws {
         try consumer.subscribe(topics: configuration.topics)
-        logger.info("Pipeline started", metadata: ["kafka.topics": "\(configuration.topics.joined(separator: ","))"])
-        do {
-            try await withGracefulShutdownHandler {
-                try await fetchLoop()
-            } onGracefulShutdown: {
-                self.stopRequested.store(true, ordering: .relaxed)
+        logger.info("Pipeline started", metadata: [PipelineLoggingKeys.topics: "\(configuration.topics.joined(separator: ","))"])
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask {
+                    defer { self.tasks.finish() }
+                    var failure: (any Error)?
+                    do {
+                        try await self.fetchLoop()
+                    } catch {
+                        failure = error
+                        self.logger.error("Pipeline failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
+                    }
+                    await self.shutDown()
+                    if let failure { throw failure }
+                }
+                group.addTask { await self.healthLoop() }
+                // Workers, retry timers and probes are started through `tasks` and run as children here.
+                for await work in self.tasks.stream {
+                    group.addTask { await self.perform(work) }
+                }
+                // The fetch loop has shut down: end what is left (retry timers, the health loop).
+                group.cancelAll()
             }
-        } catch {
-            logger.error("Pipeline failed", metadata: ["error": "\(error)"])
-            await shutDown()
-            throw error
+        } onGracefulShutdown: {
+            self.requestStop()
         }
-        await shutDown()
     }
 
-    /// Asks the fetch loop to stop (the same as a graceful shutdown of the service).
+    /// Asks the pipeline to stop (the same as a graceful shutdown of the service).
     public func requestStop() {
         stopRequested.store(true, ordering: .relaxed)
+    }
+
+    var isStopRequested: Bool { stopRequested.load(ordering: .relaxed) }
+
+    /// Stops the pipeline with an error (it shuts down as at SIGTERM, then `run` throws it).
+    func fail(_ error: any Error) {
+        failure.withLock { if $0 == nil { $0 = error } }
+        requestStop()
     }
 
     // MARK: - Fetching
 
     private func fetchLoop() async throws {
-        var paused: Set<KafkaTopicPartition> = []
         var lastCommit = ContinuousClock.now
         var consumedCounts: [KafkaTopicPartition: Int] = [:]
+        var skippedCounts: [KafkaTopicPartition: Int] = [:]
         var throttledSince: ContinuousClock.Instant?
-        while !stopRequested.load(ordering: .relaxed) {
-            if shouldThrottle(since: &throttledSince) {
+        defer {
+            for (partition, count) in consumedCounts { metrics.recordConsumed(partition, count: count) }
+        }
+        while !isStopRequested {
+            markLoopTurn()
+            let pauseAll = shouldThrottle(since: &throttledSince)
+            if throttledSince != nil, !pauseAll {
                 try await Task.sleep(for: Self.throttleStep)
             } else {
                 let messages = try await consumer.poll(
                     maxMessages: configuration.pollBatchSize,
                     timeout: configuration.pollTimeout
                 )
-                for message in messages {
-                    consumedCounts[message.topicPartition, default: 0] += 1
-                    submit(message)
+                if !messages.isEmpty {
+                    submit(messages, consumed: &consumedCounts, skipped: &skippedCounts)
                 }
-                paused = applyBackPressure(paused: paused)
             }
-            // Commits go on while throttled: the buffer is full of finished-soon work, not stuck.
+            applyBackPressure(pauseAll: pauseAll)
             if ContinuousClock.now - lastCommit >= configuration.commitInterval {
                 lastCommit = .now
                 await commitMoved()
                 for (partition, count) in consumedCounts { metrics.recordConsumed(partition, count: count) }
+                for (partition, count) in skippedCounts { metrics.recordSkipped(partition, count: count) }
                 consumedCounts.removeAll(keepingCapacity: true)
+                skippedCounts.removeAll(keepingCapacity: true)
                 updateGauges()
             }
         }
-        for (partition, count) in consumedCounts { metrics.recordConsumed(partition, count: count) }
+        if let error = failure.withLock({ $0 }) { throw error }
     }
 
-    /// Transforms a record and queues it in its lane; starts a worker if the lane can run now.
-    private func submit(_ message: KafkaMessage) {
-        let result: Result<JuneRequest, TransformError>
-        if let value = message.value {
-            result = transformer.transform(value)
-        } else {
-            result = .failure(TransformError(reason: .invalidJSON, message: "Record has no value (tombstone)"))
-        }
-        let laneKey: String?
-        switch result {
-        case .success(let request):
-            laneKey = request.orderingKey ?? message.key.map { String(decoding: $0, as: UTF8.self) }
-        case .failure:
-            // A record that cannot be transformed is dead-lettered at once: it has no June order to keep.
-            laneKey = "\u{0}invalid:\(message.offset)"
-        }
-        let partition = message.topicPartition
-        let job: RelayEvent? = state.withLock { state in
-            guard let generation = state.tracker.track(partition, offset: message.offset) else { return nil }
-            let event = RelayEvent(
-                lane: LaneKey(partition: partition, key: laneKey),
-                message: message,
-                request: result,
-                generation: generation
-            )
-            return state.lanes.enqueue(event)
-        }
-        if let job { startWorker(job) }
+    private func markLoopTurn() {
+        lastLoopTurn.store(Int64((ContinuousClock.now - started).nanoseconds), ordering: .relaxed)
     }
 
-    /// How long the fetch loop waits between checks while the total buffer is full.
+    /// How long ago the fetch loop last turned.
+    var timeSinceLoopTurn: Duration {
+        (ContinuousClock.now - started) - .nanoseconds(lastLoopTurn.load(ordering: .relaxed))
+    }
+
+    /// Transforms a poll batch, queues each record in its lane and starts jobs for free slots.
+    private func submit(
+        _ messages: [KafkaMessage],
+        consumed: inout [KafkaTopicPartition: Int],
+        skipped: inout [KafkaTopicPartition: Int]
+    ) {
+        var records: [(KafkaMessage, Result<JuneRequest, TransformError>, LaneKey.Kind, Int)] = []
+        records.reserveCapacity(messages.count)
+        for message in messages {
+            consumed[message.topicPartition, default: 0] += 1
+            let result: Result<JuneRequest, TransformError>
+            if let value = message.value {
+                result = transformer.transform(value)
+            } else {
+                result = .failure(TransformError(reason: .invalidJSON, message: "Record has no value (tombstone)"))
+            }
+            let kind: LaneKey.Kind
+            var cost = message.value?.count ?? 0
+            switch result {
+            case .success(let request):
+                cost += request.body.count
+                if let key = request.orderingKey {
+                    kind = .key(key)
+                } else if let key = message.key {
+                    kind = .key(String(decoding: key, as: UTF8.self))
+                } else {
+                    kind = .partition
+                }
+            case .failure:
+                kind = .invalidRecord(offset: message.offset)
+            }
+            records.append((message, result, kind, cost))
+        }
+        let now = ContinuousClock.now
+        let jobs: [PipelineJob] = state.withLock { state in
+            for (message, result, kind, cost) in records {
+                let partition = message.topicPartition
+                switch state.tracker.track(partition, offset: message.offset, at: now) {
+                case .drop:
+                    continue
+                case .skip:
+                    skipped[partition, default: 0] += 1
+                case .process(let epoch):
+                    let record = RelayRecord(
+                        lane: LaneKey(partition: partition, kind: kind),
+                        message: message,
+                        request: result,
+                        epoch: epoch,
+                        byteCost: cost
+                    )
+                    _ = state.lanes.enqueue(record)
+                }
+            }
+            return takeJobs(&state)
+        }
+        startWorkers(jobs)
+    }
+
+    /// How long the fetch loop waits between checks while the whole buffer is full.
     static let throttleStep: Duration = .milliseconds(5)
 
-    /// Whole-buffer back-pressure: while `maxBufferedTotal` records are buffered, the fetch loop stops
-    /// polling (librdkafka keeps its own bounded prefetch) instead of pausing partitions, because
-    /// librdkafka 2.0.2 discards a partition's prefetched records on resume and fetches them again.
-    /// Polling is skipped for at most `maxThrottle`: a buffer that does not drain (lanes stuck in long
-    /// retries) falls back to pausing every partition, so the member keeps polling and serving rebalances.
-    /// June outages pause everything at once (`applyBackPressure`).
+    /// Whole-buffer back-pressure: while `maxBufferedTotal` records or `maxBufferedBytes` bytes are held,
+    /// the fetch loop stops polling (librdkafka keeps its own bounded prefetch) instead of pausing
+    /// partitions, because librdkafka 2.0.2 discards a partition's prefetched records on resume and
+    /// fetches them again. Polling is skipped for at most `maxThrottle`: a buffer that does not drain
+    /// (lanes stuck in long retries) falls back to pausing every partition (returns true), so the member
+    /// keeps polling and serving rebalances.
     private func shouldThrottle(since throttledSince: inout ContinuousClock.Instant?) -> Bool {
-        let (full, inOutage) = state.withLock { ($0.tracker.totalPending >= configuration.maxBufferedTotal, $0.isInOutage) }
-        guard full, !inOutage else {
+        let full = state.withLock { state in
+            state.mode == .running
+                && (state.tracker.totalUnfinished >= configuration.maxBufferedTotal
+                    || state.lanes.queuedBytes >= configuration.maxBufferedBytes)
+        }
+        guard full else {
             throttledSince = nil
             return false
         }
         let now = ContinuousClock.now
         if throttledSince == nil { throttledSince = now }
-        return now - throttledSince! < configuration.maxThrottle
+        return now - throttledSince! >= configuration.maxThrottle
     }
 
-    /// Pauses partitions whose buffers are full (or all of them during a June outage) and resumes them
-    /// once drained. Returns the new paused set.
-    private func applyBackPressure(paused: Set<KafkaTopicPartition>) -> Set<KafkaTopicPartition> {
-        let (wanted, assigned) = state.withLock { state in
+    /// Pauses partitions that should not be fetched (all of them while June is unavailable) and resumes
+    /// the others. The paused set lives in the state, so a revoke or re-assignment inside a poll (whose
+    /// callbacks resume the partition) keeps it true.
+    private func applyBackPressure(pauseAll: Bool) {
+        let (toPause, toResume) = state.withLock { state in
             let wanted = state.partitionsToPause(
-                currentlyPaused: paused,
                 perPartitionLimit: configuration.maxBufferedPerPartition,
-                totalLimit: configuration.maxBufferedTotal
+                uncommittedLimit: configuration.maxUncommitted,
+                pauseAll: pauseAll
             )
-            return (wanted, state.assigned)
+            let toPause = wanted.subtracting(state.paused)
+            let toResume = state.paused.subtracting(wanted)
+            state.paused = wanted
+            return (toPause, toResume)
         }
-        let stillPaused = paused.intersection(assigned)
-        let toPause = wanted.subtracting(stillPaused)
-        let toResume = stillPaused.subtracting(wanted)
         if !toPause.isEmpty {
             do {
                 try consumer.pause(Array(toPause))
-                logger.debug("Partitions paused", metadata: ["kafka.partitions": "\(toPause.count)"])
+                logger.debug("Partitions paused", metadata: [PipelineLoggingKeys.partitionCount: "\(toPause.count)"])
             } catch {
-                logger.warning("Pausing partitions failed", metadata: ["error": "\(error)"])
+                logger.warning("Pausing partitions failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
             }
         }
         if !toResume.isEmpty {
             do {
                 try consumer.resume(Array(toResume))
-                logger.debug("Partitions resumed", metadata: ["kafka.partitions": "\(toResume.count)"])
+                logger.debug("Partitions resumed", metadata: [PipelineLoggingKeys.partitionCount: "\(toResume.count)"])
             } catch {
-                logger.warning("Resuming partitions failed", metadata: ["error": "\(error)"])
+                logger.warning("Resuming partitions failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
             }
         }
-        return wanted
     }
 
-    /// Commits the watermarks that moved since the last commit (spec §5). Runs on the fetch task, between
-    /// polls, so it never races a revoke (rebalance callbacks run inside poll).
+    // MARK: - Committing
+
+    /// Commits the offsets (and done-offset metadata) that changed since the last commit. Runs on the
+    /// fetch task, between polls, so it never races a revoke (rebalance callbacks run inside poll).
     ///
     /// After a commit fails because the group is rebalancing, periodic commits wait for the next
     /// rebalance callback (at most `rebalanceCommitHold`): committing with an outdated generation makes
-    /// librdkafka 2.0.2 drop the whole assignment. Nothing is lost meanwhile; the watermarks stay in the
-    /// tracker and the revoke handler commits them.
-    /// Returns the failure, if any.
+    /// librdkafka 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile;
+    /// the offsets stay in the tracker and the revoke handler commits them. Returns the failure, if any.
     @discardableResult
     private func commitMoved(now: ContinuousClock.Instant = .now, timeout: Duration = KafkaConsumer.commitTimeout) async -> KafkaError? {
-        let offsets: [KafkaTopicPartition: Int64] = state.withLock { state in
+        let commits: [KafkaTopicPartition: KafkaOffsetCommit] = state.withLock { state in
             if let until = state.commitsHeldUntil, now < until { return [:] }
             state.commitsHeldUntil = nil
-            return state.tracker.takeCommittable()
+            return state.tracker.takeCommittable(metadataLimit: configuration.commitMetadataLimit)
         }
-        guard !offsets.isEmpty else { return nil }
+        guard !commits.isEmpty else { return nil }
         do {
-            try await consumer.commit(offsets, timeout: timeout)
-            for (partition, offset) in offsets { metrics.recordCommitted(partition, offset: offset) }
+            try await consumer.commit(commits, timeout: timeout)
+            for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             return nil
         } catch {
             state.withLock { state in
-                state.tracker.commitFailed(offsets)
+                state.tracker.commitFailed(commits)
                 if error.isGroupRebalancing { state.commitsHeldUntil = now + Self.rebalanceCommitHold }
             }
-            metrics.commitFailures.increment()
-            logger.warning("Offset commit failed", metadata: ["error": "\(error)"])
+            PipelineEvents.commitFailed(error, during: "periodic commit", metrics: metrics, logger: logger)
             return error
         }
     }
@@ -250,19 +312,10 @@ public final class Pipeline: Service, Sendable {
     /// Longest pause of periodic commits while the group rebalances.
     static let rebalanceCommitHold: Duration = .seconds(10)
 
-    private func updateGauges() {
-        let snapshot = self.snapshot
-        metrics.inFlight.record(snapshot.inFlight)
-        metrics.buffered.record(snapshot.buffered)
-        metrics.outage.record(snapshot.inOutage ? 1 : 0)
-        metrics.assigned.record(snapshot.assignedPartitions)
-        updateLag()
-    }
-
     // MARK: - Shutdown
 
-    /// Commits the final watermarks. If the group is rebalancing, keeps polling, so librdkafka can finish
-    /// the rebalance through our callbacks (which lift the commit hold), and retries until `deadline`.
+    /// Commits the final offsets. If the group is rebalancing, keeps polling, so librdkafka can finish the
+    /// rebalance through our callbacks (which lift the commit hold), and retries until `deadline`.
     /// Records polled meanwhile are dropped: they are never marked done, so their offsets are not committed.
     private func finalCommit(until deadline: ContinuousClock.Instant) async {
         state.withLock { $0.commitsHeldUntil = nil }
@@ -272,47 +325,56 @@ public final class Pipeline: Service, Sendable {
                 let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
                 guard let error = await commitMoved(timeout: remaining), error.isGroupRebalancing || error.isRetriable else { return }
             }
+            guard ContinuousClock.now < deadline else { break }
             _ = try? await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
         }
-        logger.warning("Final commit did not succeed before the drain deadline; the next owner re-delivers from the last committed offset")
+        logger.warning("Final commit did not succeed before its deadline; the next owner re-delivers from the last committed offset")
     }
 
-    /// Stops new work, waits for in-flight events up to the drain timeout, commits, leaves the group and
-    /// flushes the dead-letter producer (spec §5).
+    /// Stops new work, waits for in-flight jobs up to the drain timeout, commits, leaves the group and
+    /// flushes the dead-letter producer. Each step is bounded, Kafka reachable or not: the whole takes at
+    /// most the drain timeout plus 15 s.
     private func shutDown() async {
         logger.info("Draining in-flight events")
-        state.withLock { $0.stop() }
-        let deadline = ContinuousClock.now + configuration.drainTimeout
-        while state.withLock({ $0.lanes.running }) > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+        state.withLock { $0.beginDraining() }
+        let drained = await waitForJobs(in: nil, timeout: configuration.drainTimeout)
+        if !drained {
+            let abandoned = state.withLock { $0.activeRecords(in: nil) }
+            logger.warning("Drain timeout reached; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(abandoned)"])
         }
-        let abandoned = state.withLock { $0.lanes.running }
-        if abandoned > 0 {
-            logger.warning("Drain timeout reached; in-flight events will be re-delivered", metadata: ["count": "\(abandoned)"])
-        }
-        await finalCommit(until: deadline + .seconds(5))
+        await finalCommit(until: .now + Self.finalCommitLimit)
         do {
-            try await consumer.close()
+            try await consumer.close(timeout: Self.closeLimit)
         } catch {
-            logger.warning("Closing the consumer failed", metadata: ["error": "\(error)"])
+            logger.warning("Closing the consumer failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
         }
-        await producer.close()
+        await deadLetters.close(timeout: Self.closeLimit)
+        state.withLock { $0.stop() }
+        updateGauges()
         logger.info("Pipeline stopped")
+    }
+
+    /// Longest final commit and longest close of each Kafka client at shutdown.
+    static let finalCommitLimit: Duration = .seconds(5)
+    static let closeLimit: Duration = .seconds(5)
+
+    /// Waits (without polling) until no job holds records of `partitions` (nil: any), at most `timeout`.
+    /// Returns false on timeout.
+    func waitForJobs(in partitions: Set<KafkaTopicPartition>?, timeout: Duration) async -> Bool {
+        guard let signal = state.withLock({ $0.drainSignal(for: partitions) }) else { return true }
+        let drained = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            DispatchQueue.global().async {
+                continuation.resume(returning: signal.wait(timeout: .now() + timeout.timeInterval) == .success)
+            }
+        }
+        if !drained { state.withLock { $0.removeDrainSignal(signal) } }
+        return drained
     }
 }
 
-// MARK: - Pipeline + lag
-
-extension Pipeline {
-    /// Consumer lag per assigned partition: librdkafka's cached high watermark minus the committed offset
-    /// (non-blocking; the watermark comes with every fetch response).
-    func updateLag() {
-        let committed: [(KafkaTopicPartition, Int64?)] = state.withLock { state in
-            state.assigned.map { ($0, state.tracker.partitions[$0]?.lastCommitted) }
-        }
-        for (partition, offset) in committed {
-            guard let (low, high) = consumer.watermarks(partition), high >= 0 else { continue }
-            metrics.recordLag(partition, lag: max(0, high - (offset ?? low)))
-        }
+extension Duration {
+    var timeInterval: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -13,8 +13,8 @@ import Synchronization
 /// | `relay_records_dead_lettered_total` | counter | reason | records written to the dead-letter topic |
 /// | `relay_june_retries_total` | counter | — | June requests that will be retried |
 /// | `relay_june_request_duration_seconds` | histogram | type, outcome | June request latency |
-/// | `relay_inflight_requests` | gauge | — | June requests and dead-letter writes in flight |
-/// | `relay_buffered_records` | gauge | — | records consumed and not yet committable |
+/// | `relay_inflight_requests` | gauge | — | June requests (single events or batches) and dead-letter writes in flight |
+/// | `relay_buffered_records` | gauge | — | unfinished records (queued, in flight, waiting for a retry) |
 /// | `relay_committed_offset` | gauge | topic, partition | last committed offset |
 /// | `relay_consumer_lag` | gauge | topic, partition | high watermark minus committed offset |
 /// | `relay_june_outage` | gauge | — | 1 while June is considered down |
@@ -22,15 +22,27 @@ import Synchronization
 /// | `relay_commit_failures_total` | counter | — | offset commits that failed |
 /// | `relay_dead_letter_failures_total` | counter | — | dead-letter writes that failed (and are retried) |
 /// | `relay_assigned_partitions` | gauge | — | partitions currently assigned |
+/// | `relay_buffered_bytes` | gauge | — | bytes held for unfinished records (values and request bodies) |
+/// | `relay_uncommitted_offsets` | gauge | topic, partition | done offsets waiting behind an unfinished one |
+/// | `relay_oldest_pending_seconds` | gauge | topic, partition | age of the oldest unfinished record |
+/// | `relay_records_skipped_total` | counter | topic, partition | records skipped on assignment: done per the commit metadata |
+/// | `relay_june_refused` | gauge | status | 1 while June refuses the relay with this status |
+/// | `relay_june_probes_total` | counter | — | probe requests sent while June was unavailable |
+/// | `relay_dead_letter_values_omitted_total` | counter | — | dead letters written without their value (too large) |
+/// | `relay_producer_replacements_total` | counter | — | fatal dead-letter producers replaced |
+/// | `relay_june_batch_events` | histogram | — | events per June request |
 public final class PipelineMetrics: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
-        case delivered, retryable, rejected
+        case delivered, retryable, rejected, refused
     }
 
     private struct PartitionMetrics: Sendable {
         let consumed: Counter
         let committed: Gauge
         let lag: Gauge
+        let uncommitted: Gauge
+        let oldestPending: Gauge
+        let skipped: Counter
     }
 
     private let partitions = Mutex<[KafkaTopicPartition: PartitionMetrics]>([:])
@@ -46,6 +58,14 @@ public final class PipelineMetrics: Sendable {
     let revocations = Counter(label: "relay_rebalances_total", dimensions: [("kind", "revoke")])
     let commitFailures = Counter(label: "relay_commit_failures_total")
     let deadLetterFailures = Counter(label: "relay_dead_letter_failures_total")
+    let bufferedBytes = Gauge(label: "relay_buffered_bytes")
+    let probes = Counter(label: "relay_june_probes_total")
+    let valuesOmitted = Counter(label: "relay_dead_letter_values_omitted_total")
+    let producerReplacements = Counter(label: "relay_producer_replacements_total")
+    let batchEvents = Recorder(label: "relay_june_batch_events")
+    /// The refusal statuses June answers with; others (other 3xx) get their gauge when first seen.
+    static let commonRefusalStatuses = [301, 302, 307, 308, 401, 403, 404, 405, 407]
+    private let refused = Mutex<[Int: Gauge]>([:])
     /// Process-wide totals readable in-process (demo progress, summaries), beside the exported metrics.
     private let deliveredTotal = Atomic<Int>(0)
     private let deadLetteredTotal = Atomic<Int>(0)
@@ -76,6 +96,34 @@ public final class PipelineMetrics: Sendable {
             deadLettered[reason] = Counter(label: "relay_records_dead_lettered_total", dimensions: [("reason", reason.rawValue)])
         }
         self.deadLettered = deadLettered
+        for status in Self.commonRefusalStatuses { refusedGauge(status).record(0) }
+        outage.record(0)
+    }
+
+    private func refusedGauge(_ status: Int) -> Gauge {
+        refused.withLock { gauges in
+            if let gauge = gauges[status] { return gauge }
+            let gauge = Gauge(label: "relay_june_refused", dimensions: [("status", String(status))])
+            gauges[status] = gauge
+            return gauge
+        }
+    }
+
+    /// Sets `relay_june_refused{status}` to 1 for `status` (nil: none) and 0 for every other status.
+    func recordRefusal(status: Int?) {
+        if let status { _ = refusedGauge(status) }
+        let gauges = refused.withLock { $0 }
+        for (code, gauge) in gauges { gauge.record(code == status ? 1 : 0) }
+    }
+
+    func recordSkipped(_ partition: KafkaTopicPartition, count: Int) {
+        metrics(for: partition).skipped.increment(by: count)
+    }
+
+    func recordPartitionBacklog(_ partition: KafkaTopicPartition, uncommitted: Int64, oldestPending: Duration?) {
+        let partitionMetrics = metrics(for: partition)
+        partitionMetrics.uncommitted.record(uncommitted)
+        partitionMetrics.oldestPending.record(oldestPending.map { Double($0.nanoseconds) / 1e9 } ?? 0)
     }
 
     func recordConsumed(_ partition: KafkaTopicPartition, count: Int = 1) {
@@ -111,7 +159,10 @@ public final class PipelineMetrics: Sendable {
             let created = PartitionMetrics(
                 consumed: Counter(label: "relay_records_consumed_total", dimensions: dimensions),
                 committed: Gauge(label: "relay_committed_offset", dimensions: dimensions),
-                lag: Gauge(label: "relay_consumer_lag", dimensions: dimensions)
+                lag: Gauge(label: "relay_consumer_lag", dimensions: dimensions),
+                uncommitted: Gauge(label: "relay_uncommitted_offsets", dimensions: dimensions),
+                oldestPending: Gauge(label: "relay_oldest_pending_seconds", dimensions: dimensions),
+                skipped: Counter(label: "relay_records_skipped_total", dimensions: dimensions)
             )
             cache[partition] = created
             return created

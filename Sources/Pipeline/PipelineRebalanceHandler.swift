@@ -2,66 +2,87 @@ import CoreMetrics
 import Foundation
 import Kafka
 import Logging
-import Synchronization
 
-/// The pipeline's side of a rebalance (spec §5), called synchronously inside librdkafka's rebalance
-/// callback on the consumer's poll thread (never on the cooperative pool, so blocking here is fine).
+/// The pipeline's side of a rebalance, called synchronously inside librdkafka's rebalance callback on the
+/// consumer's poll thread (never on the cooperative pool, so blocking here is fine).
 ///
-/// Assign: each partition starts a new generation in the offset tracker.
-/// Revoke: stop new work for the partitions, wait up to the drain timeout for their in-flight events,
-/// commit their watermarks, then forget them; later results are discarded by the generation check.
+/// Assign: reads the partitions' committed offsets and metadata (done offsets above the committed one,
+/// which are then skipped) and starts each partition under a new epoch.
+/// Revoke: start no new work for the partitions, wait (on a condition, up to the drain timeout) until no
+/// June request or dead-letter write holds their records, commit, then forget them; later results are
+/// discarded by the epoch check. Since every request ends by its deadline and the request timeout is at
+/// most the drain timeout, no attempt of this member reaches June after the partitions are released.
 final class PipelineRebalanceHandler: KafkaRebalanceHandler {
     private let state: SharedPipelineState
     private let drainTimeout: Duration
+    private let metadataLimit: Int
     private let metrics: PipelineMetrics
     private let logger: Logger
 
-    init(state: SharedPipelineState, drainTimeout: Duration, metrics: PipelineMetrics, logger: Logger) {
+    /// How long reading committed offsets at assignment may take before the metadata is given up.
+    static let committedReadTimeout: Duration = .seconds(5)
+
+    init(state: SharedPipelineState, drainTimeout: Duration, metadataLimit: Int, metrics: PipelineMetrics, logger: Logger) {
         self.state = state
         self.drainTimeout = drainTimeout
+        self.metadataLimit = metadataLimit
         self.metrics = metrics
         self.logger = logger
     }
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
-        guard !partitions.isEmpty else { return }
+        guard !partitions.isEmpty else {
+            state.withLock { $0.hasJoined = true }
+            return
+        }
+        var committed: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+        do {
+            committed = try consumer.committedSync(partitions, timeout: Self.committedReadTimeout)
+        } catch {
+            // Without the metadata, everything above the committed offset is processed (re-sends only).
+            logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
+        }
         let total = state.withLock { state in
-            state.assign(partitions)
+            state.assign(partitions, committed: committed)
             return state.assigned.count
         }
         // A partition paused before it was revoked must not stay paused when it comes back.
         try? consumer.resume(partitions)
         metrics.assignments.increment()
         metrics.assigned.record(total)
+        let recorded = committed.values.filter { !$0.metadata.isEmpty }.count
         logger.info(
             "Partitions assigned",
-            metadata: ["kafka.partitions": "\(Self.describe(partitions))", "kafka.assigned_total": "\(total)"]
+            metadata: [
+                PipelineLoggingKeys.partitions: "\(Self.describe(partitions))",
+                "kafka.assigned_total": "\(total)",
+                "offsets.with_done_metadata": "\(recorded)",
+            ]
         )
     }
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         guard !partitions.isEmpty else { return }
         let revoked = Set(partitions)
-        state.withLock { $0.beginRevoke(revoked) }
-        logger.info("Partitions revoked: draining", metadata: ["kafka.partitions": "\(Self.describe(partitions))"])
-
-        let deadline = ContinuousClock.now + drainTimeout
-        var inFlight = state.withLock { $0.lanes.running(in: revoked) }
-        while inFlight > 0, ContinuousClock.now < deadline {
-            Thread.sleep(forTimeInterval: 0.005)
-            inFlight = state.withLock { $0.lanes.running(in: revoked) }
+        let signal = state.withLock { state in
+            state.beginRevoke(revoked)
+            return state.drainSignal(for: revoked)
         }
-        if inFlight > 0 {
-            logger.warning("Drain timeout on revoke; in-flight events will be re-delivered", metadata: ["count": "\(inFlight)"])
+        logger.info("Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
+        if let signal, signal.wait(timeout: .now() + drainTimeout.timeInterval) == .timedOut {
+            let left = state.withLock { state in
+                state.removeDrainSignal(signal)
+                return state.activeRecords(in: revoked)
+            }
+            logger.warning("Drain timeout on revoke; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(left)"])
         }
-        let offsets = state.withLock { $0.finishRevoke(revoked) }
-        if !offsets.isEmpty {
+        let commits = state.withLock { $0.finishRevoke(revoked, metadataLimit: metadataLimit) }
+        if !commits.isEmpty {
             do {
-                try consumer.commitSync(offsets)
-                for (partition, offset) in offsets { metrics.recordCommitted(partition, offset: offset) }
+                try consumer.commitSync(commits)
+                for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             } catch {
-                metrics.commitFailures.increment()
-                logger.warning("Offset commit on revoke failed", metadata: ["error": "\(error)"])
+                PipelineEvents.commitFailed(error, during: "revoke", metrics: metrics, logger: logger)
             }
         }
         metrics.revocations.increment()

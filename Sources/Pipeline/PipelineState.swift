@@ -1,103 +1,219 @@
-import JuneClient
+import Dispatch
 import Kafka
 
-/// Everything the pipeline's tasks share, kept in one `Mutex` by `Pipeline`: the offset tracker, the lane
-/// table, the outage detector and the partition assignment. Pure; side effects happen after unlocking.
+/// Everything the pipeline's tasks and its rebalance handler share, kept in one lock by `Pipeline`: the
+/// mode, the offset tracker, the lane table, the in-flight slots and the partition assignment. Pure
+/// apart from signalling drain waiters; other side effects happen after unlocking.
 struct PipelineState: Sendable {
     var tracker = OffsetTracker()
-    var lanes: LaneTable
-    var outage = OutageDetector()
+    var lanes = LaneTable()
     let maxInFlight: Int
+    /// Consecutive retryable failures (no answer from June in between) that make an outage.
+    let outageThreshold: Int
+    private(set) var mode: PipelineMode = .running
     var assigned: Set<KafkaTopicPartition> = []
-    private var nextGeneration: UInt64 = 1
-    private var outageStartedAt: ContinuousClock.Instant?
-    private var outageTotal: Duration = .zero
+    /// Partitions this member paused (back-pressure, outage); cleared on assign and revoke.
+    var paused: Set<KafkaTopicPartition> = []
+    /// True once the consumer received an assignment, even an empty one (readiness).
+    var hasJoined = false
+    /// Jobs (June requests, dead-letter writes) running now.
+    private(set) var inFlight = 0
+    /// Records in running jobs, per partition: a revoke waits for its partitions' count to reach zero.
+    private var activeRecords: [KafkaTopicPartition: Int] = [:]
+    private var drainWaiters: [DrainWaiter] = []
+    private var nextEpoch: UInt64 = 1
+    /// Retryable failures since June last answered.
+    private(set) var consecutiveFailures = 0
+    /// When June last accepted an event (2xx).
+    private(set) var lastAcceptedAt: ContinuousClock.Instant?
+    /// Total time June was unavailable (outage or refusal) before the current episode.
+    private var unavailableTotal: Duration = .zero
     /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
-    /// librdkafka 2.0.2 treat the whole assignment as lost. Cleared by the next rebalance callback.
+    /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Cleared by the next
+    /// rebalance callback.
     var commitsHeldUntil: ContinuousClock.Instant?
-    /// Set at shutdown: nothing new starts.
-    private(set) var isStopping = false
 
-    init(maxInFlight: Int) {
+    init(maxInFlight: Int, outageThreshold: Int = 10) {
         self.maxInFlight = maxInFlight
-        self.lanes = LaneTable(limit: maxInFlight)
+        self.outageThreshold = max(1, outageThreshold)
     }
 
-    var isInOutage: Bool { outageStartedAt != nil }
+    var inFlightLimit: Int { mode.inFlightLimit(maxInFlight: maxInFlight) }
+    var isStopping: Bool { mode == .draining || mode == .stopped }
 
-    mutating func assign(_ partitions: [KafkaTopicPartition]) {
+    // MARK: Jobs
+
+    /// Takes a free slot for a job made of `records` (all of one lane, or a batch of runs).
+    mutating func startJob(_ records: [RelayRecord]) {
+        inFlight += 1
+        for record in records { activeRecords[record.partition, default: 0] += 1 }
+    }
+
+    /// Frees the slot of a job; signals drain waiters whose partitions became idle.
+    mutating func endJob(_ records: [RelayRecord]) {
+        inFlight -= 1
+        for record in records {
+            let left = (activeRecords[record.partition] ?? 1) - 1
+            activeRecords[record.partition] = left > 0 ? left : nil
+        }
+        if !drainWaiters.isEmpty { signalDrained() }
+    }
+
+    var hasFreeSlot: Bool { inFlight < inFlightLimit }
+
+    func activeRecords(in partitions: Set<KafkaTopicPartition>?) -> Int {
+        guard let partitions else { return activeRecords.values.reduce(0, +) }
+        return partitions.reduce(0) { $0 + (activeRecords[$1] ?? 0) }
+    }
+
+    // MARK: Draining
+
+    private struct DrainWaiter: Sendable {
+        var partitions: Set<KafkaTopicPartition>?
+        var semaphore: DispatchSemaphore
+    }
+
+    /// A semaphore signalled once no job holds records of `partitions` (nil: any partition), or nil when
+    /// that is already so.
+    mutating func drainSignal(for partitions: Set<KafkaTopicPartition>?) -> DispatchSemaphore? {
+        guard activeRecords(in: partitions) > 0 else { return nil }
+        let semaphore = DispatchSemaphore(value: 0)
+        drainWaiters.append(DrainWaiter(partitions: partitions, semaphore: semaphore))
+        return semaphore
+    }
+
+    mutating func removeDrainSignal(_ semaphore: DispatchSemaphore) {
+        drainWaiters.removeAll { $0.semaphore === semaphore }
+    }
+
+    private mutating func signalDrained() {
+        let idle = drainWaiters.filter { activeRecords(in: $0.partitions) == 0 }
+        guard !idle.isEmpty else { return }
+        for waiter in idle { waiter.semaphore.signal() }
+        drainWaiters.removeAll { waiter in idle.contains { $0.semaphore === waiter.semaphore } }
+    }
+
+    // MARK: Assignment
+
+    /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
+    /// and metadata.
+    mutating func assign(_ partitions: [KafkaTopicPartition], committed: [KafkaTopicPartition: KafkaOffsetCommit]) {
         commitsHeldUntil = nil
+        hasJoined = true
         for partition in partitions {
-            tracker.assign(partition, generation: nextGeneration)
-            nextGeneration += 1
+            tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
+            nextEpoch += 1
             assigned.insert(partition)
+            paused.remove(partition)
         }
     }
 
-    /// First half of a revoke: no new work for these partitions; their buffered events are dropped.
+    /// First half of a revoke: no new work for these partitions; their queued records are dropped.
     mutating func beginRevoke(_ partitions: Set<KafkaTopicPartition>) {
         commitsHeldUntil = nil
         lanes.drop(partitions: partitions)
         assigned.subtract(partitions)
+        paused.subtract(partitions)
     }
 
-    /// Second half of a revoke: the final offsets to commit; later results for these partitions are discarded.
-    mutating func finishRevoke(_ partitions: Set<KafkaTopicPartition>) -> [KafkaTopicPartition: Int64] {
-        let offsets = tracker.takeCommittable(only: partitions)
+    /// Second half of a revoke: the final commits; later results for these partitions are discarded.
+    mutating func finishRevoke(_ partitions: Set<KafkaTopicPartition>, metadataLimit: Int) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        let commits = tracker.takeCommittable(only: partitions, metadataLimit: metadataLimit)
         for partition in partitions { tracker.revoke(partition) }
-        return offsets
+        return commits
     }
 
-    /// Shutdown: start nothing new and drop what has not started.
-    mutating func stop() {
-        isStopping = true
-        lanes.limit = 0
+    /// Shutdown begins: start nothing new and drop what has not started.
+    mutating func beginDraining() {
+        mode = .draining
         lanes.dropAll()
     }
 
-    /// Total time spent in outages up to `now` (outage time does not use up retry budgets).
-    func outageTime(at now: ContinuousClock.Instant) -> Duration {
-        guard let start = outageStartedAt else { return outageTotal }
-        return outageTotal + (now - start)
+    mutating func stop() {
+        mode = .stopped
     }
 
-    /// Records that June answered (any non-retryable outcome). Returns true when an outage just ended.
-    mutating func recordAnswer(key: String?, at now: ContinuousClock.Instant) -> Bool {
-        let transition = outage.record(success: true, key: key)
-        guard transition == .recovered, let start = outageStartedAt else { return false }
-        outageTotal += now - start
-        outageStartedAt = nil
-        if !isStopping { lanes.limit = maxInFlight }
-        return true
+    // MARK: June's health
+
+    /// What an answer from June changed.
+    enum Transition: Equatable {
+        case outageBegan
+        case refusalBegan(status: Int)
+        /// June accepts again after an outage or a refusal of this long.
+        case recovered(after: Duration, wasRefused: Bool)
     }
 
-    /// Records a retryable failure. Returns true when an outage just began (concurrency drops to one probe).
-    mutating func recordFailure(key: String?, at now: ContinuousClock.Instant) -> Bool {
-        let transition = outage.record(success: false, key: key)
-        guard transition == .enteredOutage, outageStartedAt == nil else { return false }
-        outageStartedAt = now
-        if !isStopping { lanes.limit = 1 }
-        return true
+    /// Total time June was unavailable up to `now` (outage and refusal time do not use up retry budgets).
+    func unavailableTime(at now: ContinuousClock.Instant) -> Duration {
+        guard let since = mode.unavailableSince else { return unavailableTotal }
+        return unavailableTotal + (now - since)
     }
 
-    /// Partitions that should be paused: all while June is down or the total buffer is full, else those
-    /// whose own buffer is full. `currentlyPaused` gives hysteresis: a paused partition resumes at half.
-    func partitionsToPause(
-        currentlyPaused: Set<KafkaTopicPartition>,
-        perPartitionLimit: Int,
-        totalLimit: Int
-    ) -> Set<KafkaTopicPartition> {
-        if isInOutage { return assigned }
-        let totalPending = tracker.totalPending
-        let totalFull = totalPending >= totalLimit
-        let totalStillHigh = !currentlyPaused.isEmpty && totalPending > totalLimit / 2
+    /// June accepted an event (2xx).
+    mutating func recordAccepted(at now: ContinuousClock.Instant) -> Transition? {
+        lastAcceptedAt = now
+        return recordAnswered(at: now)
+    }
+
+    /// June answered with something that is neither a retryable failure nor a refusal (2xx, or a
+    /// rejection of one event): June is up and takes the key.
+    mutating func recordAnswered(at now: ContinuousClock.Instant) -> Transition? {
+        consecutiveFailures = 0
+        guard let since = mode.unavailableSince else { return nil }
+        let wasRefused = if case .refused = mode { true } else { false }
+        unavailableTotal += now - since
+        mode = .running
+        return .recovered(after: now - since, wasRefused: wasRefused)
+    }
+
+    /// A retryable failure (timeout, connection error, 408, 429, 5xx). Enough of them in a row, with no
+    /// answer in between, make an outage, whatever the number of keys involved.
+    mutating func recordRetryableFailure(at now: ContinuousClock.Instant) -> Transition? {
+        consecutiveFailures += 1
+        guard mode == .running, consecutiveFailures >= outageThreshold else { return nil }
+        mode = .outage(since: now)
+        return .outageBegan
+    }
+
+    /// June refused the relay (401, 403, 404, 405, 407, 3xx).
+    mutating func recordRefused(status: Int, at now: ContinuousClock.Instant) -> Transition? {
+        consecutiveFailures = 0
+        switch mode {
+        case .running:
+            mode = .refused(since: now, status: status)
+            return .refusalBegan(status: status)
+        case .outage(let since):
+            // The outage turned into a refusal: one unavailable episode, still counted from its start.
+            mode = .refused(since: since, status: status)
+            return .refusalBegan(status: status)
+        case .refused(let since, let old):
+            mode = .refused(since: since, status: status)
+            return old == status ? nil : .refusalBegan(status: status)
+        case .draining, .stopped:
+            return nil
+        }
+    }
+
+    /// A probe during a refusal failed retryably: June is down now, the refusal is not known to go on.
+    mutating func probeFailedRetryably() {
+        if case .refused(let since, _) = mode { mode = .outage(since: since) }
+    }
+
+    // MARK: Back-pressure
+
+    /// Partitions that should be paused: all of them while June is unavailable or the relay is stopping,
+    /// else those holding too many unfinished records or too many done-but-uncommittable offsets.
+    /// `paused` gives hysteresis: a paused partition resumes at half its limits.
+    func partitionsToPause(perPartitionLimit: Int, uncommittedLimit: Int64, pauseAll: Bool) -> Set<KafkaTopicPartition> {
+        if mode != .running || pauseAll { return assigned }
         var result: Set<KafkaTopicPartition> = []
         for partition in assigned {
-            let pending = tracker.pendingCount(partition)
-            let wasPaused = currentlyPaused.contains(partition)
-            if totalFull || pending >= perPartitionLimit || (wasPaused && (pending > perPartitionLimit / 2 || totalStillHigh)) {
-                result.insert(partition)
-            }
+            let unfinished = tracker.unfinishedCount(partition)
+            let uncommitted = tracker.uncommittedCount(partition)
+            let wasPaused = paused.contains(partition)
+            let full = unfinished >= perPartitionLimit || uncommitted >= uncommittedLimit
+            let stillHigh = wasPaused && (unfinished > perPartitionLimit / 2 || uncommitted > uncommittedLimit / 2)
+            if full || stillHigh { result.insert(partition) }
         }
         return result
     }

@@ -64,10 +64,13 @@ struct DemoCommand: AsyncParsableCommand {
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "june-relay-demo")
         consumerConfiguration.additionalProperties = ["topic.metadata.refresh.interval.ms": "1000"]
         let metrics = PipelineMetrics()
+        let deadLetterConfiguration = producerConfiguration
         let pipeline = try Pipeline(
             configuration: PipelineConfiguration(topics: [topic], deadLetterTopic: dlqTopic),
             consumerConfiguration: consumerConfiguration,
-            producer: producer,
+            deadLetters: try DeadLetterProducer { () throws(KafkaError) -> KafkaProducer in
+                try KafkaProducer(configuration: deadLetterConfiguration, logger: logger)
+            },
             sender: june,
             metrics: metrics,
             logger: logger

@@ -4,8 +4,10 @@ import Pipeline
 import Prometheus
 import ServiceLifecycle
 
-/// Spec §8: `GET /metrics` (Prometheus text), `/healthz` (200 while running), `/readyz` (200 when
-/// partitions are assigned and June is not in an outage).
+/// The relay's HTTP endpoints: `GET /metrics` (Prometheus text), `/healthz` (liveness: the fetch loop
+/// turns and no Kafka client is fatal), `/readyz` (joined the group with an assignment, even an empty
+/// one; not tied to June's health) and `/status` (JSON: mode, outage or refusal and since when,
+/// partitions, in flight, buffered, uncommitted).
 struct MetricsServer: Service {
     let port: Int
     let registry: PrometheusCollectorRegistry
@@ -27,11 +29,20 @@ struct MetricsServer: Service {
                     body: registry.emitToBuffer()
                 )
             case ("GET", "/healthz"):
+                if let reason = pipeline.unhealthyReason {
+                    return MiniHTTPResponse(status: 503, body: Array("unhealthy: \(reason)\n".utf8))
+                }
                 return MiniHTTPResponse(status: 200, body: Array("ok\n".utf8))
             case ("GET", "/readyz"):
                 return pipeline.isReady
                     ? MiniHTTPResponse(status: 200, body: Array("ready\n".utf8))
                     : MiniHTTPResponse(status: 503, body: Array("not ready\n".utf8))
+            case ("GET", "/status"):
+                return MiniHTTPResponse(
+                    status: 200,
+                    headers: ["Content-Type": "application/json"],
+                    body: Array(pipeline.statusJSON().utf8)
+                )
             default:
                 return MiniHTTPResponse(status: 404, body: Array("not found\n".utf8))
             }

@@ -9,7 +9,7 @@ import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
-/// Wires the relay's services and runs them until SIGTERM/SIGINT (spec §5: graceful, exit 0).
+/// Wires the relay's services and runs them until SIGTERM/SIGINT (graceful: drain, commit, exit 0).
 enum Relay {
     struct MissingTopic: Error, CustomStringConvertible {
         var topic: String
@@ -24,23 +24,33 @@ enum Relay {
 
         // Start-up checks, before anything is consumed: Kafka properties (librdkafka rejects unknown
         // keys), then that every topic exists.
-        let producer: KafkaProducer
+        let deadLetters: DeadLetterProducer
         do {
-            producer = try KafkaProducer(configuration: settings.producer, logger: logger)
+            let producerConfiguration = settings.producer
+            deadLetters = try DeadLetterProducer { () throws(KafkaError) -> KafkaProducer in
+                try KafkaProducer(configuration: producerConfiguration, logger: logger)
+            }
             try await checkTopicsExist(settings: settings, logger: logger)
         } catch {
             logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
-        let june = try JuneHTTPClient(configuration: settings.june, logger: logger)
+        let june: JuneHTTPClient
+        do {
+            june = try JuneHTTPClient(configuration: settings.june, logger: logger)
+        } catch {
+            logger.critical("Invalid June settings", metadata: ["error": "\(error)"])
+            throw ExitCode(2)
+        }
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(
                 configuration: settings.pipeline,
                 consumerConfiguration: settings.consumer,
-                producer: producer,
+                deadLetters: deadLetters,
                 sender: june,
                 metrics: PipelineMetrics(),
+                beforeProbe: nil,  // MERGE: key reload
                 logger: logger
             )
         } catch {

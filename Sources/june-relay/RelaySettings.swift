@@ -3,7 +3,7 @@ import JuneClient
 import Kafka
 import Pipeline
 
-/// Every setting of `run`, validated at start-up (spec §7, issue 5): the flags and environment mapped
+/// Every setting of `run`, validated at start-up: the flags and environment mapped
 /// to the typed configurations in one place. Errors name what is wrong; nothing is consumed before.
 struct RelaySettings: Sendable {
     var pipeline: PipelineConfiguration
@@ -11,22 +11,22 @@ struct RelaySettings: Sendable {
     var producer: KafkaProducerConfiguration
     var june: JuneClientConfiguration
     var metricsPort: Int?
+    /// `--write-key-file`, re-read before each probe while June refuses the key.
+    var writeKeyFile: String?
 
     struct Invalid: Error, CustomStringConvertible {
         var description: String
     }
 
     init(command: RunCommand, environment: [String: String]) throws {
-        guard !command.topic.isEmpty else { throw Invalid(description: "at least one --topic is required") }
-        guard command.maxInFlight > 0 else { throw Invalid(description: "--max-in-flight must be positive") }
-        guard command.drainTimeout >= 0, command.retryBudget >= 0, command.requestTimeout > 0, command.commitInterval > 0
-        else { throw Invalid(description: "durations must not be negative") }
-
+        try command.validate()
         let writeKey = try Self.writeKey(file: command.writeKeyFile, environment: environment)
         var june = JuneClientConfiguration(writeKey: writeKey)
         june.baseURL = command.juneURL
         june.requestTimeout = .seconds(command.requestTimeout)
         june.maxConnections = command.maxInFlight
+        june.allowInsecureHTTP = command.allowInsecureHTTP
+        june.caFile = command.juneCAFile
         june.userAgent = "june-relay/\(JuneRelayCommand.version)"
         try june.validate()
         self.june = june
@@ -47,12 +47,19 @@ struct RelaySettings: Sendable {
         pipeline.maxEventBytes = command.maxEventBytes
         pipeline.maxBufferedPerPartition = command.maxBuffered
         pipeline.maxBufferedTotal = command.maxBuffered * 4
+        pipeline.maxBufferedBytes = command.maxBufferedBytes
+        pipeline.maxUncommitted = Int64(command.maxUncommitted)
+        pipeline.delivery = command.delivery
+        pipeline.batchMaxEvents = command.batchMaxEvents
+        pipeline.batchMaxBytes = command.batchMaxBytes
+        pipeline.batchLinger = .milliseconds(Int64((command.batchLinger * 1000).rounded()))
         pipeline.retryPolicy.budget = command.retryBudget == 0 ? nil : .seconds(command.retryBudget)
         self.pipeline = pipeline
         self.metricsPort = command.metricsPort > 0 ? command.metricsPort : nil
+        self.writeKeyFile = command.writeKeyFile
     }
 
-    /// The write key from `--write-key-file` or `JUNE_WRITE_KEY` (spec §7); never from a plain flag.
+    /// The write key from `--write-key-file` or `JUNE_WRITE_KEY`; never from a plain flag.
     static func writeKey(file: String?, environment: [String: String]) throws -> String {
         if let file {
             guard let contents = FileManager.default.contents(atPath: file) else {

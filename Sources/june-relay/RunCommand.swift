@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
 import JuneClient
+import JuneTransform
 import Kafka
 import Logging
 import Pipeline
 import ServiceLifecycle
 
-/// `june-relay run`: the relay itself (spec §1–§6, §8).
+/// `june-relay run`: the relay itself. Every flag is documented in README.md; every numeric flag is
+/// range-checked in `validate()`, so a bad value is a usage error (exit 64) that names the flag.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -25,40 +27,99 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Dead-letter topic. Default: <first topic>.dlq.")
     var dlqTopic: String?
 
-    @Option(help: "June API base URL.")
+    @Option(help: "June API base URL (https; http only to a loopback host unless --allow-insecure-http).")
     var juneURL = "https://api.june.so"
 
-    @Option(help: "Maximum June requests in flight per process.")
+    @Flag(help: "Allow a plain http:// June URL to a non-loopback host (the write key travels in clear text).")
+    var allowInsecureHTTP = false
+
+    @Option(help: "PEM file of extra trusted root certificates for June (a private CA or a TLS-inspecting proxy).")
+    var juneCAFile: String?
+
+    @Option(help: "Maximum June requests (single events or batches) in flight per process.")
     var maxInFlight = 256
 
-    @Option(help: "Seconds to wait for in-flight events on revoke and shutdown.")
+    @Option(help: "Seconds to wait for in-flight requests on revoke and shutdown (at least --request-timeout).")
     var drainTimeout = 10.0
 
     @Option(help: "librdkafka property KEY=VALUE (repeatable): TLS, SASL, tuning.")
     var kafkaConfig: [String] = []
 
-    @Option(help: "Port for /metrics, /healthz and /readyz (0 = off).")
+    @Option(help: "Port for /metrics, /healthz, /readyz and /status (0 = off).")
     var metricsPort = 9464
 
-    @Option(help: "File holding the June write key (else JUNE_WRITE_KEY).")
+    @Option(help: "File holding the June write key (else JUNE_WRITE_KEY); re-read while June refuses the key.")
     var writeKeyFile: String?
 
     @Option(help: "Seconds of retrying per event before it is dead-lettered (0 = forever).")
     var retryBudget = 900.0
 
-    @Option(help: "June request timeout in seconds.")
+    @Option(help: "June request timeout in seconds, covering the whole exchange.")
     var requestTimeout = 10.0
 
     @Option(help: "Largest accepted event in bytes; larger ones are dead-lettered.")
-    var maxEventBytes = 1_048_576
+    var maxEventBytes = JuneTransformer.defaultMaxEventBytes
 
-    @Option(help: "Buffered records per partition before the partition is paused; at 4x that in total the relay stops polling.")
+    @Option(help: "Unfinished records per partition before the partition is paused; at 4x that in total the relay stops polling.")
     var maxBuffered = 5_000
+
+    @Option(help: "Bytes held for unfinished records (values and request bodies) per process before the relay stops polling.")
+    var maxBufferedBytes = PipelineConfiguration.defaultMaxBufferedBytes
+
+    @Option(help: "Done offsets per partition waiting behind an unfinished one before the partition is paused.")
+    var maxUncommitted = 1_000_000
 
     @Option(help: "Seconds between offset commits.")
     var commitInterval = 1.0
 
+    @Option(help: "Delivery: single (RudderStack's per-event endpoints) or batch (June's /sdk/batch).")
+    var delivery = PipelineConfiguration.Delivery.single
+
+    @Option(help: "Batch mode: most events per request.")
+    var batchMaxEvents = 100
+
+    @Option(help: "Batch mode: most body bytes per request.")
+    var batchMaxBytes = 475_000
+
+    @Option(help: "Batch mode: seconds a batch waits for more events after its first one was ready.")
+    var batchLinger = 0.05
+
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard !topic.isEmpty else { throw ValidationError("at least one --topic is required") }
+        try Self.check("--max-in-flight", maxInFlight, in: 1...100_000)
+        try Self.check("--drain-timeout", drainTimeout, in: 0.001...3_600)
+        try Self.check("--retry-budget", retryBudget, in: 0...(30 * 86_400))
+        try Self.check("--request-timeout", requestTimeout, in: 0.001...600)
+        try Self.check("--commit-interval", commitInterval, in: 0.01...3_600)
+        try Self.check("--max-event-bytes", maxEventBytes, in: 1...(64 << 20))
+        try Self.check("--max-buffered", maxBuffered, in: 1...10_000_000)
+        try Self.check("--max-buffered-bytes", maxBufferedBytes, in: (1 << 20)...(1 << 40))
+        try Self.check("--max-uncommitted", maxUncommitted, in: 1...1_000_000_000)
+        try Self.check("--metrics-port", metricsPort, in: 0...65_535)
+        try Self.check("--batch-max-events", batchMaxEvents, in: 1...10_000)
+        try Self.check("--batch-max-bytes", batchMaxBytes, in: 1_024...(16 << 20))
+        try Self.check("--batch-linger", batchLinger, in: 0...60)
+        guard requestTimeout <= drainTimeout else {
+            throw ValidationError(
+                "--request-timeout (\(requestTimeout) s) must not exceed --drain-timeout (\(drainTimeout) s): "
+                    + "a revoke must be able to wait for every request it releases"
+            )
+        }
+    }
+
+    static func check(_ flag: String, _ value: Int, in range: ClosedRange<Int>) throws {
+        guard range.contains(value) else {
+            throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+    }
+
+    static func check(_ flag: String, _ value: Double, in range: ClosedRange<Double>) throws {
+        guard value.isFinite, range.contains(value) else {
+            throw ValidationError("\(flag) must be a number of seconds between \(range.lowerBound) and \(range.upperBound), got \(value)")
+        }
+    }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay")
@@ -72,3 +133,5 @@ struct RunCommand: AsyncParsableCommand {
         try await Relay.run(settings: settings, logger: logger)
     }
 }
+
+extension PipelineConfiguration.Delivery: ExpressibleByArgument {}

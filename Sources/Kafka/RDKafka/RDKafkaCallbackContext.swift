@@ -17,6 +17,13 @@ final class RDKafkaCallbackContext: Sendable {
     let onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)?
     private let rebalanceObserver = Mutex<(@Sendable (RDKafkaRebalanceEvent) -> Void)?>(nil)
     private let fatal = Mutex<KafkaError?>(nil)
+    /// What the rebalance callback did since the consumer's poll batch began (see ``beginPollBatch()``).
+    private let batchRebalance = Mutex<BatchRebalance>(BatchRebalance())
+
+    struct BatchRebalance: Sendable {
+        var ran = false
+        var revoked: Set<KafkaTopicPartition> = []
+    }
 
     init(logger: Logger, onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)? = nil) {
         self.logger = logger
@@ -29,9 +36,21 @@ final class RDKafkaCallbackContext: Sendable {
 
     /// Calls the observer (outside the lock, so it may block and call back into the client).
     func notifyRebalance(_ event: RDKafkaRebalanceEvent) {
+        batchRebalance.withLock { batch in
+            batch.ran = true
+            if case .revoked(let partitions, _) = event { batch.revoked.formUnion(partitions) }
+        }
         let observer = rebalanceObserver.withLock { $0 }
         observer?(event)
     }
+
+    /// Starts a poll batch: forgets earlier rebalance callbacks.
+    func beginPollBatch() {
+        batchRebalance.withLock { $0 = BatchRebalance() }
+    }
+
+    /// Whether a rebalance callback ran since ``beginPollBatch()``, and which partitions it revoked.
+    var rebalanceInBatch: BatchRebalance { batchRebalance.withLock { $0 } }
 
     func recordFatalError(_ error: KafkaError) {
         fatal.withLock { if $0 == nil { $0 = error } }

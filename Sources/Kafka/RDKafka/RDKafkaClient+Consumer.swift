@@ -16,8 +16,22 @@ extension RDKafkaClient {
     func consumerPoll(maxMessages: Int, timeoutMilliseconds: Int32) throws(KafkaError) -> [KafkaMessage] {
         var messages: [KafkaMessage] = []
         var wait = timeoutMilliseconds
-        while messages.count < maxMessages {
-            guard let message = rd_kafka_consumer_poll(withUnsafeHandleUnchecked, wait) else { break }
+        context.beginPollBatch()
+        var rebalanced = false
+        while messages.count < maxMessages, !rebalanced {
+            let polled = rd_kafka_consumer_poll(withUnsafeHandleUnchecked, wait)
+            // A rebalance callback ran inside this poll: the batch ends here, and records fetched before it
+            // for partitions it revoked are dropped (the partition's next owner, maybe this member again
+            // under a new assignment, reads them from the committed offset). The record this poll returned
+            // was fetched after the callback and stays.
+            let rebalance = context.rebalanceInBatch
+            if rebalance.ran {
+                rebalanced = true
+                if !rebalance.revoked.isEmpty {
+                    messages.removeAll { rebalance.revoked.contains($0.topicPartition) }
+                }
+            }
+            guard let message = polled else { break }
             defer { rd_kafka_message_destroy(message) }
             wait = 0
             let code = message.pointee.err
@@ -49,6 +63,11 @@ extension RDKafkaClient {
     /// `rd_kafka_commit` itself has no timeout and waits forever for an unreachable coordinator, so the
     /// commit goes through a private result queue that is polled with the deadline. Blocking.
     func commit(_ offsets: [KafkaTopicPartition: Int64], timeoutMilliseconds: Int32) throws(KafkaError) {
+        try commit(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeoutMilliseconds: timeoutMilliseconds)
+    }
+
+    /// Commits offsets with their metadata strings; see ``commit(_:timeoutMilliseconds:)-(Int64)``.
+    func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeoutMilliseconds: Int32) throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let list = RDKafkaTopicPartitionList(offsets)
         guard let queue = rd_kafka_queue_new(withUnsafeHandleUnchecked) else {
@@ -73,14 +92,22 @@ extension RDKafkaClient {
 
     /// The group's committed offsets; partitions without a committed offset are left out.
     func committed(_ partitions: [KafkaTopicPartition], timeoutMilliseconds: Int32) throws(KafkaError) -> [KafkaTopicPartition: Int64] {
+        try committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds).mapValues(\.offset)
+    }
+
+    /// The group's committed offsets with their metadata; partitions without a committed offset are left out.
+    func committedWithMetadata(
+        _ partitions: [KafkaTopicPartition],
+        timeoutMilliseconds: Int32
+    ) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         guard !partitions.isEmpty else { return [:] }
         let list = RDKafkaTopicPartitionList(partitions)
         let code = try list.withListPointer { rd_kafka_committed(withUnsafeHandleUnchecked, $0, timeoutMilliseconds) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "fetch committed offsets") }
         if let error = list.firstError(operation: "fetch committed offset") { throw error }
-        var result: [KafkaTopicPartition: Int64] = [:]
+        var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
         for entry in list.entries where entry.offset >= 0 {
-            result[entry.topicPartition] = entry.offset
+            result[entry.topicPartition] = KafkaOffsetCommit(offset: entry.offset, metadata: entry.metadata)
         }
         return result
     }

@@ -92,6 +92,11 @@ final class RDKafkaClient: @unchecked Sendable {
         return KafkaError(code: code.rawValue, message: "fatal Kafka error: \(reason)", isFatal: true)
     }
 
+    /// Raises a fatal error on purpose (librdkafka's `rd_kafka_test_fatal_error`), for tests.
+    func injectFatalError(reason: String) {
+        _ = rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+    }
+
     /// Serves queued callbacks (delivery reports, errors) for up to `timeoutMilliseconds`. Returns how many.
     @discardableResult
     func poll(timeoutMilliseconds: Int32) -> Int32 {

@@ -21,12 +21,12 @@ let rdKafkaRebalanceCallback: @convention(c) (
 
     switch code {
     case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-        logger.info("Kafka partitions assigned")
+        logger.debug("Kafka partitions assigned")
         rdKafkaApplyAssignment(handle, partitions, assign: true, cooperative: cooperative, logger: logger)
         context.notifyRebalance(.assigned(topicPartitions))
     case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
         let lost = rd_kafka_assignment_lost(handle) != 0
-        logger.info(lost ? "Kafka partitions lost" : "Kafka partitions revoked")
+        if lost { logger.warning("Kafka partitions lost") } else { logger.debug("Kafka partitions revoked") }
         context.notifyRebalance(.revoked(topicPartitions, lost: lost))
         rdKafkaApplyAssignment(handle, partitions, assign: false, cooperative: cooperative, logger: logger)
     default:

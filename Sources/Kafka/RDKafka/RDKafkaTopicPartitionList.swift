@@ -1,4 +1,5 @@
 import CLibrdKafka
+import Foundation
 
 /// Owns an `rd_kafka_topic_partition_list_t`; lends it only through ``withListPointer(_:)``.
 final class RDKafkaTopicPartitionList {
@@ -23,13 +24,28 @@ final class RDKafkaTopicPartitionList {
         for (tp, offset) in offsets.sorted(by: { $0.key < $1.key }) { add(tp, offset: offset) }
     }
 
+    /// Offsets with their commit metadata strings.
+    convenience init(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
+        self.init(capacity: commits.count)
+        for (tp, commit) in commits.sorted(by: { $0.key < $1.key }) {
+            add(tp, offset: commit.offset, metadata: commit.metadata)
+        }
+    }
+
     deinit {
         rd_kafka_topic_partition_list_destroy(pointer)
     }
 
-    func add(_ tp: KafkaTopicPartition, offset: Int64 = RDKafkaOffset.invalid) {
-        let element = rd_kafka_topic_partition_list_add(pointer, tp.topic, tp.partition)
-        element?.pointee.offset = offset
+    func add(_ tp: KafkaTopicPartition, offset: Int64 = RDKafkaOffset.invalid, metadata: String = "") {
+        guard let element = rd_kafka_topic_partition_list_add(pointer, tp.topic, tp.partition) else { return }
+        element.pointee.offset = offset
+        let bytes = Array(metadata.utf8)
+        if !bytes.isEmpty, let copy = malloc(bytes.count) {
+            // The list owns the copy: rd_kafka_topic_partition_list_destroy frees `metadata`.
+            bytes.withUnsafeBytes { copy.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+            element.pointee.metadata = copy
+            element.pointee.metadata_size = bytes.count
+        }
     }
 
     func withListPointer<T>(_ body: (UnsafeMutablePointer<rd_kafka_topic_partition_list_t>) throws(KafkaError) -> T) throws(KafkaError) -> T {
@@ -43,6 +59,8 @@ final class RDKafkaTopicPartitionList {
         var topicPartition: KafkaTopicPartition
         var offset: Int64
         var error: rd_kafka_resp_err_t
+        /// The commit metadata string ("" when none).
+        var metadata: String
     }
 
     /// Reads a list librdkafka owns (for example the one passed to the rebalance callback).
@@ -51,10 +69,15 @@ final class RDKafkaTopicPartitionList {
         guard count > 0, let elements = list.pointee.elems else { return [] }
         return (0..<count).map { index in
             let element = elements[index]
+            var metadata = ""
+            if let bytes = element.metadata, element.metadata_size > 0 {
+                metadata = String(decoding: UnsafeRawBufferPointer(start: bytes, count: element.metadata_size), as: UTF8.self)
+            }
             return Entry(
                 topicPartition: KafkaTopicPartition(topic: String(cString: element.topic), partition: element.partition),
                 offset: element.offset,
-                error: element.err
+                error: element.err,
+                metadata: metadata
             )
         }
     }

@@ -1,0 +1,92 @@
+import Kafka
+
+/// Per-partition offset bookkeeping for every assigned partition (see ``PartitionOffsets``), and the
+/// commits to make. A pure value: the pipeline holds it inside its state lock and commits after unlocking.
+struct OffsetTracker: Sendable {
+    private(set) var partitions: [KafkaTopicPartition: PartitionOffsets] = [:]
+
+    /// Unfinished records over all partitions.
+    private(set) var totalUnfinished = 0
+
+    /// What to do with a consumed record.
+    enum TrackResult: Equatable {
+        /// Process it under this partition generation.
+        case process(generation: UInt64)
+        /// Already done (listed in the committed metadata): skip it.
+        case skip
+        /// Not for us (partition not assigned, or a re-fetched offset): drop it.
+        case drop
+    }
+
+    /// Starts tracking a newly assigned partition under a new generation, from its committed offset and
+    /// metadata when known. Results of older generations are discarded from now on.
+    mutating func assign(_ partition: KafkaTopicPartition, generation: UInt64, committed: KafkaOffsetCommit? = nil) {
+        if let old = partitions[partition] { totalUnfinished -= old.unfinishedCount }
+        partitions[partition] = PartitionOffsets(generation: generation, committed: committed)
+    }
+
+    /// Stops tracking a partition (after revoke).
+    @discardableResult
+    mutating func revoke(_ partition: KafkaTopicPartition) -> PartitionOffsets? {
+        guard let old = partitions.removeValue(forKey: partition) else { return nil }
+        totalUnfinished -= old.unfinishedCount
+        return old
+    }
+
+    func generation(of partition: KafkaTopicPartition) -> UInt64? {
+        partitions[partition]?.generation
+    }
+
+    mutating func track(_ partition: KafkaTopicPartition, offset: Int64, at now: ContinuousClock.Instant = .now) -> TrackResult {
+        guard partitions[partition] != nil else { return .drop }
+        switch partitions[partition]!.append(offset, at: now) {
+        case .process:
+            totalUnfinished += 1
+            return .process(generation: partitions[partition]!.generation)
+        case .skip:
+            return .skip
+        case .stale:
+            return .drop
+        }
+    }
+
+    /// Marks an offset done. Returns false (and changes nothing) when the result is stale: the partition
+    /// was revoked or re-assigned since the record was consumed.
+    @discardableResult
+    mutating func markDone(_ partition: KafkaTopicPartition, offset: Int64, generation: UInt64) -> Bool {
+        guard let state = partitions[partition], state.generation == generation else { return false }
+        if partitions[partition]!.markDone(offset) { totalUnfinished -= 1 }
+        return true
+    }
+
+    func unfinishedCount(_ partition: KafkaTopicPartition) -> Int {
+        partitions[partition]?.unfinishedCount ?? 0
+    }
+
+    func uncommittedCount(_ partition: KafkaTopicPartition) -> Int64 {
+        partitions[partition]?.uncommittedCount ?? 0
+    }
+
+    /// The commits (offset and done-offsets metadata) for partitions whose state changed since the last
+    /// call, marked as committed. `only` restricts the result to some partitions (a revoke commits just those).
+    mutating func takeCommittable(
+        only: Set<KafkaTopicPartition>? = nil,
+        metadataLimit: Int = OffsetCommitMetadata.defaultLimit
+    ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+        for (partition, state) in partitions {
+            if let only, !only.contains(partition) { continue }
+            guard let commit = state.commit(metadataLimit: metadataLimit), commit != state.lastCommitted else { continue }
+            result[partition] = commit
+            partitions[partition]!.lastCommitted = commit
+        }
+        return result
+    }
+
+    /// Puts commits back as not made, after a commit failed, so the next round retries them.
+    mutating func commitFailed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
+        for (partition, commit) in commits where partitions[partition]?.lastCommitted == commit {
+            partitions[partition]!.lastCommitted = nil
+        }
+    }
+}

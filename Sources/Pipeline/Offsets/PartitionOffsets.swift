@@ -1,0 +1,144 @@
+import Kafka
+
+/// The offsets of one assigned partition: which consumed records are unfinished, and from that the
+/// committable offset and the done offsets above it.
+///
+/// Every offset in `committable...lastSeen` is either unfinished (held in a lane, in flight or waiting
+/// for a retry) or done. So only the unfinished offsets are stored (a sorted ring, bounded by the
+/// buffer limit), and the done offsets above the committable one are their complement: done records
+/// cost no memory however long one stuck record holds the committed offset back. Offsets that never
+/// arrive (compaction gaps, transaction markers) count as done.
+struct PartitionOffsets: Sendable {
+    struct Unfinished: Sendable {
+        var offset: Int64
+        var since: ContinuousClock.Instant
+    }
+
+    enum AppendResult: Equatable {
+        /// A new record to process.
+        case process
+        /// A record the previous owner recorded as done in the commit metadata: it is done already.
+        case skip
+        /// Not above every offset seen before (a re-fetch after pause/resume): drop it.
+        case stale
+    }
+
+    let generation: UInt64
+    /// Unfinished offsets, ascending, in `storage[head...]`.
+    private var storage: [Unfinished] = []
+    private var head = 0
+    /// Highest offset seen; nil until the first record (or the committed offset) is known.
+    private(set) var lastSeen: Int64?
+    /// Done ranges read from the committed metadata that lie above `lastSeen`, ascending.
+    private var skip: [Range<Int64>] = []
+    private var skipIndex = 0
+    /// The commit most recently handed out (or read at assignment).
+    var lastCommitted: KafkaOffsetCommit?
+
+    /// - Parameter committed: the group's committed offset and metadata at assignment, if any. Its done
+    ///   ranges (when the metadata is ours and valid) are skipped as they are fetched.
+    init(generation: UInt64, committed: KafkaOffsetCommit? = nil) {
+        self.generation = generation
+        if let committed, committed.offset >= 0 {
+            lastSeen = committed.offset - 1
+            lastCommitted = committed
+            skip = OffsetCommitMetadata.decode(committed.metadata, committed: committed.offset) ?? []
+        }
+    }
+
+    var unfinishedCount: Int { storage.count - head }
+
+    /// The next offset to commit (`n + 1` for the highest `n` with everything at or below it done).
+    var committable: Int64? {
+        guard let lastSeen else { return nil }
+        return head < storage.count ? storage[head].offset : lastSeen + 1
+    }
+
+    /// Done offsets above the committable one (waiting behind an unfinished offset), gaps included.
+    var uncommittedCount: Int64 {
+        guard let lastSeen, let committable else { return 0 }
+        return (lastSeen + 1 - committable) - Int64(unfinishedCount)
+    }
+
+    /// When the oldest unfinished record was consumed.
+    var oldestUnfinishedSince: ContinuousClock.Instant? {
+        head < storage.count ? storage[head].since : nil
+    }
+
+    /// Records a consumed offset.
+    mutating func append(_ offset: Int64, at now: ContinuousClock.Instant) -> AppendResult {
+        if let lastSeen, offset <= lastSeen { return .stale }
+        lastSeen = offset
+        while skipIndex < skip.count, skip[skipIndex].upperBound <= offset { skipIndex += 1 }
+        if skipIndex < skip.count, skip[skipIndex].contains(offset) { return .skip }
+        storage.append(Unfinished(offset: offset, since: now))
+        return .process
+    }
+
+    /// Marks an unfinished offset done. Returns false when it was not unfinished (already done, unknown).
+    mutating func markDone(_ offset: Int64) -> Bool {
+        guard let index = index(of: offset) else { return false }
+        // Remove by shifting the shorter side: completions cluster near the front (oldest first), and
+        // behind a stuck front entry they sit right after it.
+        if index - head <= storage.count - 1 - index {
+            var position = index
+            while position > head {
+                storage[position] = storage[position - 1]
+                position -= 1
+            }
+            head += 1
+        } else {
+            storage.remove(at: index)
+        }
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024, head * 2 > storage.count {
+            storage.removeFirst(head)
+            head = 0
+        }
+        return true
+    }
+
+    /// The done ranges above the committable offset, ascending: the gaps between unfinished offsets up to
+    /// `lastSeen`, then the metadata ranges not reached yet.
+    func doneRanges() -> [Range<Int64>] {
+        guard let lastSeen, let committable else { return [] }
+        var ranges: [Range<Int64>] = []
+        var previous = committable
+        for index in head..<storage.count {
+            let offset = storage[index].offset
+            if offset > previous { ranges.append(previous..<offset) }
+            previous = offset + 1
+        }
+        if lastSeen + 1 > previous { ranges.append(previous..<(lastSeen + 1)) }
+        for index in skipIndex..<skip.count {
+            let range = skip[index].clamped(to: (lastSeen + 1)..<Int64.max)
+            guard !range.isEmpty else { continue }
+            if let last = ranges.last, last.upperBound == range.lowerBound {
+                ranges[ranges.count - 1] = last.lowerBound..<range.upperBound
+            } else {
+                ranges.append(range)
+            }
+        }
+        return ranges
+    }
+
+    /// The commit for the current state (offset and metadata within `metadataLimit` bytes), or nil
+    /// when nothing was seen.
+    func commit(metadataLimit: Int) -> KafkaOffsetCommit? {
+        guard let committable else { return nil }
+        let metadata = OffsetCommitMetadata.encode(committed: committable, ranges: doneRanges(), limit: metadataLimit)
+        return KafkaOffsetCommit(offset: committable, metadata: metadata)
+    }
+
+    private func index(of offset: Int64) -> Int? {
+        var low = head
+        var high = storage.count
+        while low < high {
+            let mid = (low + high) / 2
+            if storage[mid].offset < offset { low = mid + 1 } else { high = mid }
+        }
+        return low < storage.count && storage[low].offset == offset ? low : nil
+    }
+}

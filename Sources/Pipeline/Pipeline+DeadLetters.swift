@@ -1,0 +1,80 @@
+import CoreMetrics
+import Foundation
+import Kafka
+import Logging
+
+// MARK: - Pipeline + dead letters
+
+extension Pipeline {
+    /// Dead-letters the record; only an acknowledged write makes its offset done.
+    func deadLetterAndFinish(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async {
+        if await deadLetter(record, reason: reason, message: message, httpStatus: httpStatus) {
+            finish([record])
+        } else {
+            abandon([record])
+        }
+    }
+
+    /// Writes the record to the dead-letter topic and waits for the broker's acknowledgement, retrying
+    /// until it is acknowledged: the source offset is never done before that. A record the topic can
+    /// never take (over a size limit, invalid) is written without its value, then without key and
+    /// original headers; a fatal producer is replaced. Gives up only when the partition was revoked (the
+    /// new owner handles the record) or at shutdown.
+    func deadLetter(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async -> Bool {
+        var content = DeadLetterRecord.Content.full
+        var failures = 0
+        while true {
+            let deadLetter = DeadLetterRecord.make(
+                for: record.message,
+                topic: configuration.deadLetterTopic,
+                reason: reason,
+                errorMessage: message,
+                httpStatus: httpStatus,
+                attempts: max(record.attempts, 1),
+                content: content
+            )
+            let (_, generation) = deadLetters.current
+            do {
+                _ = try await deadLetters.send(deadLetter)
+                metrics.recordDeadLettered(reason)
+                if content != .full { metrics.valuesOmitted.increment() }
+                logger.debug("Record dead-lettered", metadata: record.logMetadata([PipelineLoggingKeys.errorReason: "\(reason.rawValue)"]))
+                return true
+            } catch {
+                failures += 1
+                if error.isRecordRejected, content < .headersOnly {
+                    content = content == .full ? .withoutValue : .headersOnly
+                    logger.warning(
+                        "The dead-letter topic cannot take this record; writing it without its value",
+                        metadata: record.logMetadata([
+                            PipelineLoggingKeys.error: "\(error)",
+                            "record.size": "\(record.message.value?.count ?? 0)",
+                        ])
+                    )
+                    continue
+                }
+                PipelineEvents.deadLetterWriteFailed(error, record: record, attempt: failures, metrics: metrics, logger: logger)
+                if error.isFatal {
+                    do {
+                        try await deadLetters.replace(generation, logger: logger)
+                        metrics.producerReplacements.increment()
+                    } catch {
+                        logger.critical("Dead-letter producer cannot be replaced: stopping", metadata: [PipelineLoggingKeys.error: "\(error)"])
+                        fail(error)
+                        return false
+                    }
+                }
+                let stale = state.withLock { state in
+                    state.isStopping || !state.assigned.contains(record.partition)
+                        || state.tracker.generation(of: record.partition) != record.epoch
+                }
+                if stale { return false }
+                do {
+                    try await Task.sleep(for: .milliseconds(min(30_000, 250 << min(failures, 7))))
+                } catch {
+                    return false
+                }
+            }
+        }
+    }
+}

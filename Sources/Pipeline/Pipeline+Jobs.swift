@@ -1,0 +1,191 @@
+import CoreMetrics
+import Foundation
+import JuneClient
+import JuneTransform
+import Kafka
+import Logging
+
+// MARK: - Pipeline + jobs
+
+extension Pipeline {
+    /// Takes jobs from ready lanes while slots are free (called under the state lock).
+    func takeJobs(_ state: inout PipelineState) -> [PipelineJob] {
+        var jobs: [PipelineJob] = []
+        while state.hasFreeSlot, let job = takeJob(&state) {
+            jobs.append(job)
+        }
+        return jobs
+    }
+
+    /// Takes one job, if a lane is ready, and its slot.
+    func takeJob(_ state: inout PipelineState) -> PipelineJob? {
+        guard state.hasFreeSlot else { return nil }
+        let job: PipelineJob?
+        switch configuration.delivery {
+        case .single:
+            job = state.lanes.takeRun(maxRecords: 1).map { run in
+                if case .failure = run[0].request { return .invalid(run[0]) }
+                return .deliver(run[0])
+            }
+        case .batch:
+            job = takeBatchJob(&state)
+        }
+        if let job { state.startJob(job.records) }
+        return job
+    }
+
+    func startWorkers(_ jobs: [PipelineJob]) {
+        for job in jobs { tasks.start(.worker(job)) }
+    }
+
+    /// Takes and starts every job that can run now (after a retry wait, a recovery, a revoke).
+    func startReadyJobs() {
+        startWorkers(state.withLock { takeJobs(&$0) })
+    }
+
+    func perform(_ work: PipelineWork) async {
+        switch work {
+        case .worker(let first):
+            var job: PipelineJob? = first
+            while let current = job {
+                await run(current)
+                job = state.withLock { state in
+                    state.endJob(current.records)
+                    return takeJob(&state)
+                }
+            }
+        case .retry(let head, let delay):
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                return  // cancelled: the pipeline is shutting down
+            }
+            startWorkers(state.withLock { state in
+                state.lanes.retryDue(head)
+                return takeJobs(&state)
+            })
+        }
+    }
+
+    private func run(_ job: PipelineJob) async {
+        switch job {
+        case .invalid(let record):
+            guard case .failure(let error) = record.request else { return }
+            let reason: DeadLetterReason = error.reason == .invalidJSON ? .invalidJSON : .invalidEvent
+            await deadLetterAndFinish(record, reason: reason, message: error.message, httpStatus: nil)
+        case .deliver(let record):
+            guard case .success(let request) = record.request else { return }
+            await deliver(record, request: request)
+        case .batch(let records):
+            await deliverBatch(records)
+        }
+    }
+
+    // MARK: Single delivery
+
+    private func deliver(_ original: RelayRecord, request: JuneRequest) async {
+        var record = original
+        let started = ContinuousClock.now
+        if record.firstAttempt == nil {
+            record.firstAttempt = started
+            record.unavailableTimeAtFirstAttempt = state.withLock { $0.unavailableTime(at: started) }
+        }
+        record.attempts += 1
+        let outcome = await sender.send(request)
+        let now = ContinuousClock.now
+        metrics.recordRequest(request.type, outcome: PipelineMetrics.Outcome(outcome), duration: now - started)
+        metrics.batchEvents.record(1)
+        switch outcome {
+        case .delivered:
+            metrics.recordDelivered(request.type)
+            noteTransition(state.withLock { $0.recordAccepted(at: now) })
+            finish([record])
+        case .rejected(let status, let message):
+            noteTransition(state.withLock { $0.recordAnswered(at: now) })
+            logger.warning("June rejected an event", metadata: record.logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
+            await deadLetterAndFinish(record, reason: .rejected, message: message, httpStatus: status)
+        case .refused(let status, let message):
+            noteTransition(state.withLock { $0.recordRefused(status: status, at: now) }, message: message)
+            retryLater([record], retryAfter: nil, at: now)
+        case .retryable(let status, let retryAfter, let message):
+            noteTransition(state.withLock { $0.recordRetryableFailure(at: now) }, message: message)
+            if isBudgetExhausted(record, at: now) {
+                logger.warning("Retry budget exhausted", metadata: record.logMetadata([PipelineLoggingKeys.retryAttempt: "\(record.attempts)"]))
+                await deadLetterAndFinish(record, reason: .retriesExhausted, message: message, httpStatus: status)
+                return
+            }
+            retryLater([record], retryAfter: retryAfter, at: now)
+        }
+    }
+
+    /// Whether a failing record's retry budget is used up and it should be dead-lettered: its retrying
+    /// time (without June-unavailable time) reached the budget, June is not unavailable, and June accepted
+    /// other events since this record's first attempt (else June is down for everyone and the record is
+    /// not the problem: it keeps retrying).
+    func isBudgetExhausted(_ record: RelayRecord, at now: ContinuousClock.Instant) -> Bool {
+        guard let firstAttempt = record.firstAttempt else { return false }
+        return state.withLock { state in
+            guard state.mode == .running, let accepted = state.lastAcceptedAt, accepted > firstAttempt else { return false }
+            let used = (now - firstAttempt) - (state.unavailableTime(at: now) - record.unavailableTimeAtFirstAttempt)
+            return configuration.retryPolicy.isExhausted(elapsed: used)
+        }
+    }
+
+    /// How much of the record's retry budget is left (nil: no budget).
+    private func remainingBudget(_ record: RelayRecord, at now: ContinuousClock.Instant) -> Duration? {
+        guard let budget = configuration.retryPolicy.budget, budget > .zero, let firstAttempt = record.firstAttempt else { return nil }
+        let used = state.withLock { (now - firstAttempt) - ($0.unavailableTime(at: now) - record.unavailableTimeAtFirstAttempt) }
+        return budget - used
+    }
+
+    /// Puts the records (the head run of one lane) back to wait, and starts the retry timer. The wait is
+    /// the backoff (at least `Retry-After`), never beyond the remaining budget, and short while June is
+    /// unavailable (probes decide when it is back; the lane must be ready soon after).
+    func retryLater(_ records: [RelayRecord], retryAfter: Duration?, at now: ContinuousClock.Instant) {
+        guard let head = records.first else { return }
+        metrics.retries.increment(by: records.count)
+        var delay = configuration.retryPolicy.delay(attempt: head.attempts, retryAfter: retryAfter)
+        if let remaining = remainingBudget(head, at: now), remaining > .zero {
+            delay = min(delay, remaining)
+        }
+        if state.withLock({ $0.mode.isJuneUnavailable }) {
+            delay = min(delay, configuration.probeIntervalMax)
+        }
+        logger.debug(
+            "June request will be retried",
+            metadata: head.logMetadata([PipelineLoggingKeys.retryAttempt: "\(head.attempts)", PipelineLoggingKeys.retryDelay: "\(delay)"])
+        )
+        state.withLock { $0.lanes.deferRetry(records) }
+        tasks.start(.retry(head, after: delay))
+    }
+
+    /// Marks records done (offset tracker) and advances their lanes. Stale results (the partition was
+    /// revoked meanwhile) change nothing.
+    func finish(_ records: [RelayRecord]) {
+        state.withLock { state in
+            for record in records {
+                state.tracker.markDone(record.partition, offset: record.offset, generation: record.epoch)
+                state.lanes.finish(record)
+            }
+        }
+    }
+
+    /// Gives up records without marking them done (shutdown, revoke): their lanes are released.
+    func abandon(_ records: [RelayRecord]) {
+        state.withLock { state in
+            var seen: Set<LaneKey> = []
+            for record in records where seen.insert(record.lane).inserted { state.lanes.abandon(record) }
+        }
+    }
+}
+
+extension PipelineMetrics.Outcome {
+    init(_ outcome: SendOutcome) {
+        switch outcome {
+        case .delivered: self = .delivered
+        case .retryable: self = .retryable
+        case .rejected: self = .rejected
+        case .refused: self = .refused
+        }
+    }
+}
