@@ -22,8 +22,9 @@ struct PipelineState: Sendable {
     private var activeRecords: [KafkaTopicPartition: Int] = [:]
     private var drainWaiters: [DrainWaiter] = []
     private var nextEpoch: UInt64 = 1
-    /// Retryable failures since June last answered.
+    /// Retryable failures since June last answered, and when the first of them happened.
     private(set) var consecutiveFailures = 0
+    private var failingSince: ContinuousClock.Instant?
     /// When June last accepted an event (2xx).
     private(set) var lastAcceptedAt: ContinuousClock.Instant?
     /// Total time June was unavailable (outage or refusal) before the current episode.
@@ -32,6 +33,9 @@ struct PipelineState: Sendable {
     /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Cleared by the next
     /// rebalance callback.
     var commitsHeldUntil: ContinuousClock.Instant?
+
+    /// Failures with no answer from June for this long are an outage, however few.
+    static let outageWindow: Duration = .seconds(5)
 
     init(maxInFlight: Int, outageThreshold: Int = 10) {
         self.maxInFlight = maxInFlight
@@ -159,6 +163,7 @@ struct PipelineState: Sendable {
     /// rejection of one event): June is up and takes the key.
     mutating func recordAnswered(at now: ContinuousClock.Instant) -> Transition? {
         consecutiveFailures = 0
+        failingSince = nil
         guard let since = mode.unavailableSince else { return nil }
         let wasRefused = if case .refused = mode { true } else { false }
         unavailableTotal += now - since
@@ -166,11 +171,15 @@ struct PipelineState: Sendable {
         return .recovered(after: now - since, wasRefused: wasRefused)
     }
 
-    /// A retryable failure (timeout, connection error, 408, 429, 5xx). Enough of them in a row, with no
-    /// answer in between, make an outage, whatever the number of keys involved.
+    /// A retryable failure (timeout, connection error, 408, 429, 5xx). An outage is `outageThreshold`
+    /// failures in a row with no answer from June in between, or a few failures spanning
+    /// `outageWindow` with no answer: whatever the number of keys involved (one user retrying with
+    /// backoff fails rarely, but June is just as down).
     mutating func recordRetryableFailure(at now: ContinuousClock.Instant) -> Transition? {
         consecutiveFailures += 1
-        guard mode == .running, consecutiveFailures >= outageThreshold else { return nil }
+        if failingSince == nil { failingSince = now }
+        let slowOutage = consecutiveFailures >= 3 && now - failingSince! >= Self.outageWindow
+        guard mode == .running, consecutiveFailures >= outageThreshold || slowOutage else { return nil }
         mode = .outage(since: now)
         return .outageBegan
     }
@@ -178,6 +187,7 @@ struct PipelineState: Sendable {
     /// June refused the relay (401, 403, 404, 405, 407, 3xx).
     mutating func recordRefused(status: Int, at now: ContinuousClock.Instant) -> Transition? {
         consecutiveFailures = 0
+        failingSince = nil
         switch mode {
         case .running:
             mode = .refused(since: now, status: status)
