@@ -13,5 +13,5 @@ extension Pipeline {
         }
     }
 
-    func deliverBatch(_ records: [RelayRecord]) async {}
+    func deliverBatch(_ records: [RelayRecord]) async -> [RelayRecord] { records }
 }

@@ -48,9 +48,9 @@ extension Pipeline {
         case .worker(let first):
             var job: PipelineJob? = first
             while let current = job {
-                await run(current)
+                let records = await run(current)
                 job = state.withLock { state in
-                    state.endJob(current.records)
+                    state.endJob(records)
                     return takeJob(&state)
                 }
             }
@@ -67,17 +67,20 @@ extension Pipeline {
         }
     }
 
-    private func run(_ job: PipelineJob) async {
+    /// Runs a job; returns the records it ended with (a batch may take more while it lingers).
+    private func run(_ job: PipelineJob) async -> [RelayRecord] {
         switch job {
         case .invalid(let record):
-            guard case .failure(let error) = record.request else { return }
-            let reason: DeadLetterReason = error.reason == .invalidJSON ? .invalidJSON : .invalidEvent
-            await deadLetterAndFinish(record, reason: reason, message: error.message, httpStatus: nil)
+            if case .failure(let error) = record.request {
+                let reason: DeadLetterReason = error.reason == .invalidJSON ? .invalidJSON : .invalidEvent
+                await deadLetterAndFinish(record, reason: reason, message: error.message, httpStatus: nil)
+            }
+            return [record]
         case .deliver(let record):
-            guard case .success(let request) = record.request else { return }
-            await deliver(record, request: request)
+            if case .success(let request) = record.request { await deliver(record, request: request) }
+            return [record]
         case .batch(let records):
-            await deliverBatch(records)
+            return await deliverBatch(records)
         }
     }
 
@@ -94,7 +97,7 @@ extension Pipeline {
         let outcome = await sender.send(request)
         let now = ContinuousClock.now
         metrics.recordRequest(request.type, outcome: PipelineMetrics.Outcome(outcome), duration: now - started)
-        metrics.batchEvents.record(1)
+        if configuration.delivery == .batch { metrics.batchEvents.record(1) }
         switch outcome {
         case .delivered:
             metrics.recordDelivered(request.type)

@@ -49,6 +49,8 @@ public final class PipelineMetrics: Sendable {
     private let deliveredByType: [JuneEventType: Counter]
     private let durations: [JuneEventType: [Outcome: Timer]]
     private let deadLettered: [DeadLetterReason: Counter]
+    /// `relay_june_request_duration_seconds{type="batch"}`: batch requests carry events of several types.
+    private let batchDurations: [Outcome: Timer]
     let retries = Counter(label: "relay_june_retries_total")
     let inFlight = Gauge(label: "relay_inflight_requests")
     let buffered = Gauge(label: "relay_buffered_records")
@@ -96,6 +98,15 @@ public final class PipelineMetrics: Sendable {
             deadLettered[reason] = Counter(label: "relay_records_dead_lettered_total", dimensions: [("reason", reason.rawValue)])
         }
         self.deadLettered = deadLettered
+        var batchDurations: [Outcome: Timer] = [:]
+        for outcome in Outcome.allCases {
+            batchDurations[outcome] = Timer(
+                label: "relay_june_request_duration_seconds",
+                dimensions: [("type", "batch"), ("outcome", outcome.rawValue)],
+                preferredDisplayUnit: .seconds
+            )
+        }
+        self.batchDurations = batchDurations
         for status in Self.commonRefusalStatuses { refusedGauge(status).record(0) }
         outage.record(0)
     }
@@ -142,6 +153,11 @@ public final class PipelineMetrics: Sendable {
 
     func recordRequest(_ type: JuneEventType, outcome: Outcome, duration: Duration) {
         durations[type]?[outcome]?.recordNanoseconds(duration.nanoseconds)
+    }
+
+    func recordBatchRequest(outcome: Outcome, duration: Duration, events: Int) {
+        batchDurations[outcome]?.recordNanoseconds(duration.nanoseconds)
+        batchEvents.record(events)
     }
 
     func recordCommitted(_ partition: KafkaTopicPartition, offset: Int64) {

@@ -53,6 +53,11 @@ struct PipelineState: Sendable {
         for record in records { activeRecords[record.partition, default: 0] += 1 }
     }
 
+    /// Records taken into a running job after it started (a batch topped up while lingering).
+    mutating func addToJob(_ records: some Collection<RelayRecord>) {
+        for record in records { activeRecords[record.partition, default: 0] += 1 }
+    }
+
     /// Frees the slot of a job; signals drain waiters whose partitions became idle.
     mutating func endJob(_ records: [RelayRecord]) {
         inFlight -= 1

@@ -12,6 +12,8 @@ struct RelayRecord: Sendable {
     var epoch: UInt64
     /// Bytes held for it: the record value plus the built request body.
     var byteCost: Int
+    /// Batch mode: bytes of its batch item (0 in single mode).
+    var batchItemSize = 0
     /// Delivery attempts made so far.
     var attempts = 0
     /// When the first attempt was made, and how much June-unavailable time (outages, refusals) had

@@ -20,7 +20,9 @@ enum Relay {
 
     static func run(settings: RelaySettings, logger: Logger) async throws {
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.valueHistogramBuckets["relay_june_batch_events"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000]
+        MetricsSystem.bootstrap(factory)
 
         // Start-up checks, before anything is consumed: Kafka properties (librdkafka rejects unknown
         // keys), then that every topic exists.
