@@ -29,6 +29,9 @@ struct DevProduceCommand: AsyncParsableCommand {
     @Option(help: "Producer compression: none, gzip, snappy, lz4 or zstd. The dev broker keeps only 5 MiB per partition, so a large backlog needs zstd.")
     var compression = "none"
 
+    @Flag(help: "Skewed users, as real traffic is: 20% of the events come from 1% of the users.")
+    var skewed = false
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -43,7 +46,7 @@ struct DevProduceCommand: AsyncParsableCommand {
             ]
         }
         let producer = try KafkaProducer(configuration: configuration, logger: logger)
-        var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
+        var samples = SampleEvents(users: users, invalidEvery: invalidEvery, skewed: skewed)
         let started = ContinuousClock.now
         try await Self.produce(count: events, samples: &samples, topic: topic, producer: producer)
         await producer.close()

@@ -7,13 +7,16 @@ import Foundation
 struct SampleEvents {
     let users: Int
     let invalidEvery: Int
+    /// Users `0..<hotUsers` send every fifth event (20%); the others share the rest. 0 = uniform.
+    let hotUsers: Int
     private var nextSeq: [Int]
     private(set) var produced = 0
     private(set) var invalid = 0
 
-    init(users: Int, invalidEvery: Int = 0) {
+    init(users: Int, invalidEvery: Int = 0, skewed: Bool = false) {
         self.users = max(1, users)
         self.invalidEvery = invalidEvery
+        self.hotUsers = skewed && self.users >= 2 ? max(1, self.users / 100) : 0
         self.nextSeq = Array(repeating: 0, count: self.users)
     }
 
@@ -21,7 +24,14 @@ struct SampleEvents {
     mutating func next() -> (key: [UInt8], value: [UInt8]) {
         let index = produced
         produced += 1
-        let user = index % users
+        let user: Int
+        if hotUsers == 0 {
+            user = index % users
+        } else if index % 5 == 0 {
+            user = (index / 5) % hotUsers
+        } else {
+            user = hotUsers + (index - index / 5 - 1) % (users - hotUsers)
+        }
         let userID = "user-\(user)"
         if invalidEvery > 0, index % invalidEvery == invalidEvery - 1 {
             invalid += 1
