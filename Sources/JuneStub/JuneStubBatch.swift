@@ -40,30 +40,31 @@ struct JuneStubBatch: Sendable, Equatable {
     static func parse(_ body: [UInt8]) -> Result<JuneStubBatch, Refusal> {
         guard body.count <= Self.maxBodyBytes else { return .failure(.tooLarge(bytes: body.count)) }
         var refusal: Refusal?
-        let items = JuneStubJSONScanner.scan(body) { scanner throws(JuneStubJSONScanner.Invalid) -> [JuneStubEventFields]? in
+        typealias Invalid = JuneStubJSONScanner.Invalid
+        let items = JuneStubJSONScanner.scan(body) { scanner throws(Invalid) -> [JuneStubEventFields]? in
             var items: [JuneStubEventFields]?
-            try scanner.members { scanner, key throws(JuneStubJSONScanner.Invalid) in
+            try scanner.members { scanner, key throws(Invalid) in
                 guard scanner.text(key, equals: "batch") else { return try scanner.skipValue() }
                 guard try scanner.peek() == UInt8(ascii: "[") else {
                     refusal = .batchNotAnArray
-                    throw JuneStubJSONScanner.Invalid()
+                    throw Invalid()
                 }
                 var list: [JuneStubEventFields] = []
-                try scanner.elements { scanner throws(JuneStubJSONScanner.Invalid) in
+                try scanner.elements { scanner throws(Invalid) in
                     let index = list.count
                     guard try scanner.peek() == UInt8(ascii: "{") else {
                         try scanner.skipValue()  // invalid JSON is reported as such
                         refusal = .itemNotAnObject(index: index)
-                        throw JuneStubJSONScanner.Invalid()
+                        throw Invalid()
                     }
                     let item = try scanner.eventFields()
                     if item.type.flatMap(JuneEventType.init(rawValue:)) == nil {
                         refusal = .invalidType(index: index)
-                        throw JuneStubJSONScanner.Invalid()
+                        throw Invalid()
                     }
                     if item.messageID == nil {
                         refusal = .invalidMessageID(index: index)
-                        throw JuneStubJSONScanner.Invalid()
+                        throw Invalid()
                     }
                     list.append(item)
                 }

@@ -8,7 +8,8 @@ public struct JuneStubConfiguration: Sendable {
     public var latency: Duration
     /// Fraction of `/api/*` and `/sdk/batch` requests answered `503`, drawn at random. Default: 0.
     public var failRate: Double
-    /// Fraction of `/api/*` and `/sdk/batch` requests answered `429` with `Retry-After: 1`, drawn at random. Default: 0.
+    /// Fraction of `/api/*` and `/sdk/batch` requests answered `429` with `Retry-After: 1`, drawn at random.
+    /// Default: 0.
     public var throttleRate: Double
     /// Seed for the fault-injection draws; `nil` seeds from the system generator. Default: nil.
     public var seed: UInt64?

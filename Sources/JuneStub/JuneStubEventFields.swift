@@ -55,7 +55,8 @@ extension JuneStubJSONScanner {
                 fields.messageID = id?.isEmpty == false ? id : nil
             case 10 where scanner.text(key, equals: "properties"): propertiesSeq = try scanner.seq()
             case 11 where scanner.text(key, equals: "anonymousId"): anonymousId = try scanner.identifier()
-            case _ where key.escaped: try scanner.escapedMember(key, &fields, &anonymousId, &propertiesSeq, &traitsSeq, &contextSeq)
+            case _ where key.escaped:
+                try scanner.escapedMember(key, &fields, &anonymousId, &propertiesSeq, &traitsSeq, &contextSeq)
             default: try scanner.skipValue()
             }
         }

@@ -246,7 +246,8 @@ struct JuneStubJSONScanner {
     /// The decoded text of a string.
     func text(_ text: Text) -> String {
         if !text.escaped {
-            return String(decoding: UnsafeBufferPointer(start: self.p + text.start, count: text.end - text.start), as: UTF8.self)
+            let bytes = UnsafeBufferPointer(start: self.p + text.start, count: text.end - text.start)
+            return String(decoding: bytes, as: UTF8.self)
         }
         // Rare: let JuneTransform's reader decode the (already validated) literal, quotes included.
         let literal = Array(UnsafeBufferPointer(start: self.p + text.start - 1, count: text.end - text.start + 2))
@@ -255,19 +256,12 @@ struct JuneStubJSONScanner {
 
     /// Whether a string (usually a key) decodes to `name`.
     func text(_ text: Text, equals name: StaticString) -> Bool {
-        if text.escaped { return self.text(text).utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)) }
+        if text.escaped {
+            return self.text(text).utf8.elementsEqual(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        }
         guard text.end - text.start == name.utf8CodeUnitCount else { return false }
         let w = name.utf8Start
         for k in 0..<name.utf8CodeUnitCount where self.p[text.start + k] != w[k] { return false }
-        return true
-    }
-
-    /// Whether a string's decoded text starts with `prefix` (ASCII).
-    func text(_ text: Text, hasPrefix prefix: StaticString) -> Bool {
-        if text.escaped { return self.text(text).utf8.starts(with: UnsafeBufferPointer(start: prefix.utf8Start, count: prefix.utf8CodeUnitCount)) }
-        guard text.end - text.start >= prefix.utf8CodeUnitCount else { return false }
-        let w = prefix.utf8Start
-        for k in 0..<prefix.utf8CodeUnitCount where self.p[text.start + k] != w[k] { return false }
         return true
     }
 
@@ -286,7 +280,8 @@ struct JuneStubJSONScanner {
             let digit = self.p[k] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
-            let (next, o2) = negative ? shifted.subtractingReportingOverflow(Int(digit)) : shifted.addingReportingOverflow(Int(digit))
+            let (next, o2) =
+                negative ? shifted.subtractingReportingOverflow(Int(digit)) : shifted.addingReportingOverflow(Int(digit))
             guard !o1 && !o2 else { return nil }
             value = next
             k += 1

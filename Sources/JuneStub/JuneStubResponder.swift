@@ -86,7 +86,12 @@ final class JuneStubResponder: Sendable {
             } else if !jsonContent {
                 decision = (400, Body.badContentType)
             } else if let fields {
-                decision = self.decide(rejectMarker: fields.isRejectMarker, failingUser: fields.isFailingUser, state: &state, now: now)
+                decision = self.decide(
+                    rejectMarker: fields.isRejectMarker,
+                    failingUser: fields.isFailingUser,
+                    state: &state,
+                    now: now
+                )
             } else {
                 decision = (400, Body.notAnObject)
             }
@@ -171,7 +176,11 @@ final class JuneStubResponder: Sendable {
 
     /// A probe is answered as June would, without fault injection: 401 for a wrong key, 503 during an
     /// outage; nil when it reached the endpoint (the caller answers what June says to that body).
-    private static func probeDecision(key: String?, state: borrowing State, now: ContinuousClock.Instant) -> (Int, [UInt8])? {
+    private static func probeDecision(
+        key: String?,
+        state: borrowing State,
+        now: ContinuousClock.Instant
+    ) -> (Int, [UInt8])? {
         if let refusal = Self.authorizationRefusal(key: key, state: state) {
             return refusal
         }
