@@ -36,7 +36,8 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
     public var batches: Int
     /// Items of the batches answered 2xx (included in `accepted`).
     public var batchItems: Int
-    /// `/sdk/batch` requests answered 400: invalid or oversized body, or a `stub:reject` item.
+    /// `/sdk/batch` requests answered 400: a body that is not JSON, too large, not in the batch shape or
+    /// not sent as `application/json`, or a batch holding a `stub:reject` item.
     public var batchesRejected: Int
     /// Accepted events whose `messageId` had already been accepted (events without one are not checked).
     public var duplicateMessageIds: Int
