@@ -76,6 +76,11 @@ let package = Package(
             dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, nioCore, nioPosix, nioSSL, logging],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "JuneStubTests",
+            dependencies: ["JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, nioCore, nioHTTP1, logging],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging], swiftSettings: swiftSettings),
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
         .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", logging, yams], swiftSettings: swiftSettings),

@@ -1,27 +1,44 @@
 import Logging
 import MiniHTTPServer
 
-/// A local stand-in for June's tracking API (spec §7 `june-stub`): same paths and auth, optional latency and
-/// fault injection; counts what it receives and checks per-user order.
+/// A local stand-in for June's tracking API (`june-relay june-stub`): same paths and auth, optional latency
+/// and fault injection; counts what it receives and checks per-user order.
 ///
 /// Endpoints:
-/// - `POST /api/identify|track|group|page` — needs `Authorization: Basic <non-empty>` (else 401),
-///   `Content-Type: application/json` and a JSON-object body (else 400). Then, after `latency`:
-///   forced outage → 503; test hooks (below); `throttleRate` → 429 with `Retry-After: 1`; `failRate` → 503;
-///   otherwise 200 `{"success":true}`. The outcome is decided on arrival; only the response waits.
+/// - `POST /api/identify|track|group|page` — RudderStack's per-event endpoints. Need
+///   `Authorization: Basic <key>` (the raw write key; else 401), `Content-Type: application/json` and a
+///   JSON-object body (else 400). Then: forced outage → 503; test hooks (below); `throttleRate` → 429 with
+///   `Retry-After: 1`; `failRate` → 503; otherwise 200 `{"success":true}`.
+/// - `POST /sdk/batch` — the endpoint June's SDKs use: `Authorization: Basic <base64 of "<key>:">` and
+///   `{"batch":[item, …],"sentAt":"…"}`, each item a June body plus `"type"` (identify, track, group,
+///   page) and `"messageId"` (a non-empty string). Accepted or refused whole: 400 with `{"error":…}` for a
+///   body over 500,000 bytes, not an object, without a `batch` array, with an invalid item, or with a
+///   `stub:reject` item; then the same outage, hooks and fault injection as one request. When accepted,
+///   every item is counted like a per-event request.
 /// - `GET /stats` → `JuneStubStats` JSON; `POST /stats/reset` clears it.
 /// - `GET /events?user=U` → `{"user":"U","seqs":[…]}`: accepted seqs for that user in arrival order (404 if none).
-/// - `POST /control/outage?seconds=N` — every `/api` request answers 503 for N seconds; `N=0` ends it.
+/// - `POST /control/outage?seconds=N` — every `/api` and `/sdk/batch` request answers 503 for N seconds;
+///   `N=0` ends it.
+/// - `POST /control/write-key?key=K` — accept only write key `K` from now on (401
+///   `{"error":"invalid write key"}` for others); `key=` (empty) accepts any non-empty key again.
 /// - `GET /healthz` → 200.
 ///
+/// Every `/api` and `/sdk/batch` response waits `latency`; the outcome is decided on arrival.
+///
+/// Probes — `{}` to `/api/*`, a batch with no items — are answered as June would (401 for a wrong key,
+/// 503 during an outage, else 400 for `{}` and 200 for the empty batch), never fault-injected, and
+/// counted only in `probes`.
+///
 /// Deterministic test hooks (always, whatever the rates):
-/// - an event whose body `event` field is `"stub:reject"` → 400 `{"error":"rejected by stub"}`;
+/// - an event whose `event` field is `"stub:reject"` → 400 `{"error":"rejected by stub"}` (a batch holding
+///   one is refused whole, so a client that splits refused batches isolates it);
 /// - an event whose `userId` starts with `"stub-fail-"` → 503.
 ///
 /// Order check: user = body `userId` (string or number text), else `anonymousId`; seq = integer at
 /// `properties.seq`, else `traits.seq`, else `context.seq`. For each accepted event with both: a (user, seq)
 /// accepted before counts as a duplicate; otherwise a seq below that user's highest accepted seq counts as an
-/// order violation.
+/// order violation. An accepted `messageId` seen before counts in `duplicateMessageIds`. A user arriving in
+/// a request while a request of theirs is still being answered counts in `concurrentUserViolations`.
 public final class JuneStub: Sendable {
     public let configuration: JuneStubConfiguration
     private let responder: JuneStubResponder
@@ -83,7 +100,13 @@ public final class JuneStub: Sendable {
         self.responder.resetStats()
     }
 
-    /// Starts (`duration > 0`) or ends (`.zero`) a forced outage: every `/api` request answers 503 meanwhile.
+    /// Accept only `key` from now on (401 for any other); nil or empty accepts any non-empty key.
+    public func setWriteKey(_ key: String?) {
+        self.responder.setWriteKey(key)
+    }
+
+    /// Starts (`duration > 0`) or ends (`.zero`) a forced outage: every `/api` and `/sdk/batch` request
+    /// answers 503 meanwhile.
     public func setOutage(for duration: Duration) {
         self.responder.setOutage(for: duration)
     }

@@ -4,14 +4,18 @@ public struct JuneStubConfiguration: Sendable {
     public var port: Int
     /// Address to bind. Default: `127.0.0.1`.
     public var host: String
-    /// Added before every `/api/*` response (event-loop timer, no thread held). Default: zero.
+    /// Added before every `/api/*` and `/sdk/batch` response (event-loop timer, no thread held). Default: zero.
     public var latency: Duration
-    /// Fraction of `/api/*` requests answered `503`, drawn at random. Default: 0.
+    /// Fraction of `/api/*` and `/sdk/batch` requests answered `503`, drawn at random. Default: 0.
     public var failRate: Double
-    /// Fraction of `/api/*` requests answered `429` with `Retry-After: 1`, drawn at random. Default: 0.
+    /// Fraction of `/api/*` and `/sdk/batch` requests answered `429` with `Retry-After: 1`, drawn at random.
+    /// Default: 0.
     public var throttleRate: Double
     /// Seed for the fault-injection draws; `nil` seeds from the system generator. Default: nil.
     public var seed: UInt64?
+    /// The one write key accepted (401 `{"error":"invalid write key"}` for any other); `nil` or empty
+    /// accepts any non-empty key. Changeable at run time with `POST /control/write-key?key=K`. Default: nil.
+    public var writeKey: String?
 
     public init(
         port: Int = 8080,
@@ -19,7 +23,8 @@ public struct JuneStubConfiguration: Sendable {
         latency: Duration = .zero,
         failRate: Double = 0,
         throttleRate: Double = 0,
-        seed: UInt64? = nil
+        seed: UInt64? = nil,
+        writeKey: String? = nil
     ) {
         self.port = port
         self.host = host
@@ -27,5 +32,6 @@ public struct JuneStubConfiguration: Sendable {
         self.failRate = failRate
         self.throttleRate = throttleRate
         self.seed = seed
+        self.writeKey = writeKey
     }
 }

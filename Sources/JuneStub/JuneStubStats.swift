@@ -6,12 +6,16 @@ import Foundation
 /// {"requests":N,"accepted":N,"uniqueAccepted":N,"duplicates":N,"orderViolations":N,"users":N,
 ///  "byType":{"identify":N,"track":N,"group":N,"page":N},
 ///  "status":{"200":N,"400":N,"401":N,"429":N,"503":N},
-///  "authorizationSeen":["Basic …"]}
+///  "authorizationSeen":["Basic …"],
+///  "batches":N,"batchItems":N,"batchesRejected":N,"duplicateMessageIds":N,"concurrentUserViolations":N,"probes":N}
 /// ```
+///
+/// Events are counted the same way whether they came one per request (`/api/*`) or as items of a
+/// batch (`/sdk/batch`). Probes (`{}` to `/api/*`, an empty batch) count only in `probes`.
 public struct JuneStubStats: Sendable, Equatable, Codable {
-    /// Requests to `/api/*` (every outcome).
+    /// Requests to `/api/*` and `/sdk/batch` (every outcome), probes excepted.
     public var requests: Int
-    /// `/api/*` requests answered 2xx.
+    /// Events accepted: `/api/*` requests answered 2xx plus the items of batches answered 2xx.
     public var accepted: Int
     /// Accepted minus duplicates: distinct (user, seq) pairs plus accepted events without user or seq.
     public var uniqueAccepted: Int
@@ -23,10 +27,25 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
     public var users: Int
     /// `/api/*` requests per endpoint (every outcome); the four types are always present.
     public var byType: [String: Int]
-    /// `/api/*` responses per status code; 200, 400, 401, 429 and 503 are always present.
+    /// Responses to `/api/*` and `/sdk/batch` requests per status code, probes excepted; 200, 400, 401,
+    /// 429 and 503 are always present.
     public var status: [String: Int]
-    /// Distinct `Authorization` header values seen on `/api/*`, at most 10.
+    /// Distinct `Authorization` header values seen on `/api/*` and `/sdk/batch`, at most 10.
     public var authorizationSeen: [String]
+    /// `/sdk/batch` requests answered 2xx (empty batches are probes, not counted here).
+    public var batches: Int
+    /// Items of the batches answered 2xx (included in `accepted`).
+    public var batchItems: Int
+    /// `/sdk/batch` requests answered 400: a body that is not JSON, too large, not in the batch shape or
+    /// not sent as `application/json`, or a batch holding a `stub:reject` item.
+    public var batchesRejected: Int
+    /// Accepted events whose `messageId` had already been accepted (events without one are not checked).
+    public var duplicateMessageIds: Int
+    /// Users that arrived in a request while a request of theirs was still being answered, once per
+    /// user and request (a batch may carry several events of one user).
+    public var concurrentUserViolations: Int
+    /// Probe requests: `{}` posted to `/api/*`, or a batch with no items.
+    public var probes: Int
 
     public init(
         requests: Int = 0,
@@ -37,7 +56,13 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
         users: Int = 0,
         byType: [String: Int] = [:],
         status: [String: Int] = [:],
-        authorizationSeen: [String] = []
+        authorizationSeen: [String] = [],
+        batches: Int = 0,
+        batchItems: Int = 0,
+        batchesRejected: Int = 0,
+        duplicateMessageIds: Int = 0,
+        concurrentUserViolations: Int = 0,
+        probes: Int = 0
     ) {
         self.requests = requests
         self.accepted = accepted
@@ -48,6 +73,12 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
         self.byType = byType
         self.status = status
         self.authorizationSeen = authorizationSeen
+        self.batches = batches
+        self.batchItems = batchItems
+        self.batchesRejected = batchesRejected
+        self.duplicateMessageIds = duplicateMessageIds
+        self.concurrentUserViolations = concurrentUserViolations
+        self.probes = probes
     }
 
     /// The `/stats` JSON (sorted keys).

@@ -14,6 +14,8 @@ struct EventFields: JSONRootMemberSink {
     var event: JSONValueRef?
     var properties: JSONValueRef?
     var groupId: JSONValueRef?
+    /// Not part of the body: carried on the request as ``JuneRequest/messageID``.
+    var messageId: JSONValueRef?
 
     init(_ p: UnsafePointer<UInt8>) {
         self.p = p
@@ -45,7 +47,12 @@ struct EventFields: JSONRootMemberSink {
             } else if Self.equal(k, "groupId") {
                 groupId = value
             }
-        case 9: if Self.equal(k, "timestamp") { timestamp = value }
+        case 9:
+            if Self.equal(k, "timestamp") {
+                timestamp = value
+            } else if Self.equal(k, "messageId") {
+                messageId = value
+            }
         case 10: if Self.equal(k, "properties") { properties = value }
         case 11: if Self.equal(k, "anonymousId") { anonymousId = value }
         case 17: if Self.equal(k, "originalTimestamp") { originalTimestamp = value }

@@ -74,7 +74,12 @@ struct JuneBodyBuilder {
 
         if empty { out.append(UInt8(ascii: "{")) }
         out.append(UInt8(ascii: "}"))
-        return JuneRequest(type: type, body: out, orderingKey: orderingKey(userId: userId, anonymousId: anonymousId))
+        return JuneRequest(
+            type: type,
+            body: out,
+            orderingKey: orderingKey(userId: userId, anonymousId: anonymousId),
+            messageID: messageID()
+        )
     }
 
     // MARK: - Resolution
@@ -127,6 +132,12 @@ struct JuneBodyBuilder {
         if let userId, let text = json.scalarText(userId) { return text }
         if let anonymousId, let text = json.scalarText(anonymousId) { return text }
         return nil
+    }
+
+    /// The top-level `messageId` when it is a non-empty string (decoded text); other kinds are ignored.
+    private func messageID() -> String? {
+        guard let value = fields.messageId, value.kind == .string, value.end - value.start > 2 else { return nil }
+        return json.scalarText(value)
     }
 
     // MARK: - Writing

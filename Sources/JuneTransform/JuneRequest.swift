@@ -17,7 +17,9 @@ public struct JuneRequest: Sendable, Equatable {
     /// falls back to the Kafka message key.
     public var orderingKey: String?
 
-    /// The RudderStack event's `messageId` when it is a non-empty string.
+    /// The RudderStack event's top-level `messageId` (decoded text) when it is a non-empty JSON string,
+    /// else `nil`. Batch delivery sends it as the item's `messageId`, so the same event keeps the same
+    /// id on every retry, replay and redrive; without one the relay derives an id from the record.
     public var messageID: String?
 
     public init(type: JuneEventType, body: [UInt8], orderingKey: String?, messageID: String? = nil) {

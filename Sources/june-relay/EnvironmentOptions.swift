@@ -32,7 +32,7 @@ enum EnvironmentOptions {
         ],
         ["june-stub"]: [
             ("host", .single), ("port", .single), ("latency-ms", .single), ("fail-rate", .single), ("throttle-rate", .single),
-            ("log-level", .single), ("log-format", .single),
+            ("write-key", .single), ("log-level", .single), ("log-format", .single),
         ],
         ["demo"]: [("events", .single)],
         ["offsets", "show"]: kafkaTool + [("group", .single), ("topic", .single)],

@@ -4,7 +4,8 @@ import JuneStub
 import Kafka
 import Logging
 
-/// `june-relay june-stub`: a local stand-in for June's API with latency and fault injection (spec §7).
+/// `june-relay june-stub`: a local stand-in for June's API (per-event endpoints and `/sdk/batch`) with
+/// latency and fault injection.
 struct JuneStubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "june-stub",
@@ -26,6 +27,9 @@ struct JuneStubCommand: AsyncParsableCommand {
     @Option(help: "Fraction of requests answered 429 with Retry-After: 1.")
     var throttleRate = 0.0
 
+    @Option(help: "Accept only this write key (others get 401); without it any non-empty key is accepted.")
+    var writeKey: String?
+
     @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
@@ -36,6 +40,7 @@ struct JuneStubCommand: AsyncParsableCommand {
         configuration.latency = .milliseconds(latencyMs)
         configuration.failRate = failRate
         configuration.throttleRate = throttleRate
+        configuration.writeKey = writeKey
         let stub = JuneStub(configuration: configuration, logger: logger)
         try await stub.start()
         Console.printLine("http://127.0.0.1:\(stub.port)")

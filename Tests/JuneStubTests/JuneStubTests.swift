@@ -145,7 +145,8 @@ import Testing
         for key in [
             "\"requests\":2", "\"accepted\":1", "\"uniqueAccepted\":1", "\"duplicates\":0", "\"orderViolations\":0",
             "\"users\":1", "\"byType\":{", "\"track\":2", "\"status\":{", "\"200\":1", "\"401\":1", "\"503\":0",
-            "\"authorizationSeen\":[\"Basic key\"]",
+            "\"authorizationSeen\":[\"Basic key\"]", "\"batches\":0", "\"batchItems\":0", "\"batchesRejected\":0",
+            "\"duplicateMessageIds\":0", "\"concurrentUserViolations\":0", "\"probes\":0",
         ] {
             #expect(text.contains(key), "\(key) missing in \(text)")
         }

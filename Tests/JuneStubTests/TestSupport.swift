@@ -1,0 +1,3 @@
+import Logging
+
+let quietLogger = Logger(label: "june-stub-tests", factory: { _ in SwiftLogNoOpLogHandler() })
