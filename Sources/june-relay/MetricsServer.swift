@@ -24,7 +24,7 @@ struct MetricsServer: Service {
                 return MiniHTTPResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                    body: registry.emitToBuffer()
+                    body: MetricsHelp.annotate(registry.emitToBuffer())
                 )
             case ("GET", "/healthz"):
                 return MiniHTTPResponse(status: 200, body: Array("ok\n".utf8))

@@ -33,11 +33,15 @@ enum Relay {
             throw ExitCode(2)
         }
         let june = try JuneHTTPClient(configuration: settings.june, logger: logger)
+        // librdkafka's statistics (broker round trips, fetch queue, group state) as metrics.
+        let kafkaStatistics = KafkaStatisticsMetrics()
+        var consumerConfiguration = settings.consumer
+        consumerConfiguration.statisticsHandler = { kafkaStatistics.record($0) }
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(
                 configuration: settings.pipeline,
-                consumerConfiguration: settings.consumer,
+                consumerConfiguration: consumerConfiguration,
                 producer: producer,
                 sender: june,
                 metrics: PipelineMetrics(),
