@@ -25,7 +25,7 @@ enum MetricsHelp {
         "relay_rebalances_total": "Partition assignment changes, by kind (assign, revoke).",
         "relay_assigned_partitions": "Partitions this replica owns.",
         "relay_commit_failures_total": "Offset commits that failed (retried at the next interval).",
-        "relay_kafka_broker_rtt_seconds": "Average Kafka request round-trip time per broker (librdkafka statistics).",
+        "relay_kafka_broker_rtt_seconds": "Average Kafka request round-trip time per broker, Fetch waits included (librdkafka statistics).",
         "relay_kafka_fetch_queue_messages": "Records prefetched by librdkafka and not yet polled (librdkafka statistics).",
         "relay_kafka_group_state": "1 while this consumer-group member is joined and steady (librdkafka statistics).",
         "relay_kafka_rebalance_age_seconds": "Seconds since this member's last group rebalance (librdkafka statistics).",

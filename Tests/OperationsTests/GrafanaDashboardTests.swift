@@ -82,7 +82,7 @@ import Testing
         let exported = PromQLNames.exported(byExposition: try await RelayMetricsRun.shared().metricsText)
         let missing = used.subtracting(exported)
         let panels = missing.sorted().map { name in
-            "\(name) (\(expressions.filter { PromQLNames.metricNames(in: $0.expr).contains(name) }.map(\.title).joined(separator: ", ")))"
+            "\(name) (\(Set(expressions.filter { PromQLNames.metricNames(in: $0.expr).contains(name) }.map(\.title)).sorted().joined(separator: ", ")))"
         }
         #expect(missing.isEmpty, "the dashboard uses metrics the relay does not export: \(panels.joined(separator: "; "))")
     }
