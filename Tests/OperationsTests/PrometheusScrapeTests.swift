@@ -59,6 +59,16 @@ struct PrometheusScrapeTests {
         #expect(missing.isEmpty, "alerts select metrics the relay does not export: \(missing.mapValues { $0.sorted() })")
     }
 
+    /// The metrics table of docs/operations.md has a row for every metric family the relay exports.
+    @Test func operationsGuideDocumentsEveryExportedMetric() async throws {
+        let text = try await RelayMetricsRun.shared().metricsText
+        let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) }
+        #expect(families.count >= 15)
+        let guide = try RepositoryFiles.text("docs/operations.md")
+        let undocumented = families.filter { !guide.contains("| `\($0)` |") }
+        #expect(undocumented.isEmpty, "metrics missing from the table in docs/operations.md: \(undocumented.sorted())")
+    }
+
     /// Runs `executable` with `stdin` as standard input: (status, stdout + stderr).
     static func run(_ executable: URL, _ arguments: [String], stdin: URL) throws -> (Int32, String) {
         let process = Process()
