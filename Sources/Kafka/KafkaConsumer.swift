@@ -27,7 +27,7 @@ public final class KafkaConsumer: Sendable {
     ) throws(KafkaError) {
         var logger = logger
         logger[metadataKey: KafkaLoggingKeys.groupID] = "\(configuration.groupID)"
-        let context = RDKafkaCallbackContext(logger: logger)
+        let context = RDKafkaCallbackContext(logger: logger, onStatistics: configuration.statisticsHandler)
         self.client = try RDKafkaClient.make(.consumer, properties: configuration.properties(), context: context)
         self.logger = client.logger
         self.groupID = configuration.groupID

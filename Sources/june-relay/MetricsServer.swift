@@ -26,7 +26,7 @@ struct MetricsServer: Service {
                 return MiniHTTPResponse(
                     status: 200,
                     headers: ["Content-Type": "text/plain; version=0.0.4; charset=utf-8"],
-                    body: registry.emitToBuffer()
+                    body: MetricsHelp.annotate(registry.emitToBuffer())
                 )
             case ("GET", "/healthz"):
                 if let reason = pipeline.unhealthyReason {

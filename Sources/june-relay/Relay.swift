@@ -44,11 +44,15 @@ enum Relay {
             logger.critical("Invalid June settings", metadata: ["error": "\(error)"])
             throw ExitCode(2)
         }
+        // librdkafka's statistics (broker round trips, fetch queue, group state) as metrics.
+        let kafkaStatistics = KafkaStatisticsMetrics()
+        var consumerConfiguration = settings.consumer
+        consumerConfiguration.statisticsHandler = { kafkaStatistics.record($0) }
         let pipeline: Pipeline
         do {
             pipeline = try Pipeline(
                 configuration: settings.pipeline,
-                consumerConfiguration: settings.consumer,
+                consumerConfiguration: consumerConfiguration,
                 deadLetters: deadLetters,
                 sender: june,
                 metrics: PipelineMetrics(),

@@ -9,6 +9,7 @@ import Yams
     static let yamlFiles = [
         "docker-compose.yml", "deploy/kustomization.yaml", "deploy/configmap.yaml", "deploy/deployment.yaml",
         "deploy/service.yaml", "deploy/servicemonitor.yaml", "deploy/pdb.yaml", "deploy/keda-scaledobject.yaml",
+        "deploy/prometheus-rules.yaml",
     ]
 
     static func documents(_ path: String) throws -> [[String: Any]] {
@@ -72,7 +73,7 @@ import Yams
         let drainText = try #require(data["JUNE_RELAY_DRAIN_TIMEOUT"])
         let drain = try #require(Double(drainText))
         let grace = try #require(template["terminationGracePeriodSeconds"] as? Int)
-        #expect(Double(grace) > drain + 5, "terminationGracePeriodSeconds must exceed the drain timeout")
+        #expect(Double(grace) == drain + 30, "terminationGracePeriodSeconds = drain timeout + 30 s (commit, leave, flush)")
         #expect(data["JUNE_RELAY_METRICS_PORT"] == "9464")
         #expect(!data.keys.contains("JUNE_WRITE_KEY"), "the write key belongs in a Secret")
 

@@ -17,6 +17,9 @@ extension KafkaConsumerConfiguration {
             "queued.max.messages.kbytes": String(maxPrefetchKilobytes),
             "queued.min.messages": String(minPrefetchMessagesPerPartition),
         ]
+        if statisticsHandler != nil {
+            properties["statistics.interval.ms"] = statisticsInterval.millisecondsProperty
+        }
         properties.merge(additionalProperties) { _, additional in additional }
         properties["enable.auto.commit"] = "false"
         properties["enable.auto.offset.store"] = "false"

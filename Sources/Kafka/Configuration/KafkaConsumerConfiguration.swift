@@ -43,6 +43,13 @@ public struct KafkaConsumerConfiguration: Sendable {
     /// `enable.auto.commit`, `enable.auto.offset.store` and `enable.partition.eof` cannot be changed.
     /// Default: empty.
     public var additionalProperties: [String: String] = [:]
+    /// How often librdkafka reports its statistics to ``statisticsHandler``. librdkafka:
+    /// `statistics.interval.ms`, set only when a handler is (an `additionalProperties` entry wins).
+    /// Default: 15 seconds.
+    public var statisticsInterval: Duration = .seconds(15)
+    /// Receives each statistics report, on the consumer's poll queue (inside a poll): keep it short.
+    /// Default: `nil` (librdkafka computes no statistics).
+    public var statisticsHandler: (@Sendable (KafkaStatistics) -> Void)?
 
     public init(bootstrapServers: String, groupID: String) {
         self.bootstrapServers = bootstrapServers

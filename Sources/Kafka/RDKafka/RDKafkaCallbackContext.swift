@@ -15,6 +15,8 @@ final class RDKafkaCallbackContext: Sendable {
     let logger: Logger
     /// Called from `rd_kafka_poll` / `rd_kafka_flush` with the per-message id and its outcome.
     let onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)?
+    /// Called from `rd_kafka_consumer_poll` with each statistics report (`statistics.interval.ms`).
+    let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     private let rebalanceObserver = Mutex<(@Sendable (RDKafkaRebalanceEvent) -> Void)?>(nil)
     private let fatal = Mutex<KafkaError?>(nil)
     /// What the rebalance callback did since the consumer's poll batch began (see ``beginPollBatch()``).
@@ -25,9 +27,14 @@ final class RDKafkaCallbackContext: Sendable {
         var revoked: Set<KafkaTopicPartition> = []
     }
 
-    init(logger: Logger, onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)? = nil) {
+    init(
+        logger: Logger,
+        onDelivery: (@Sendable (UInt, Result<KafkaDeliveryReport, KafkaError>) -> Void)? = nil,
+        onStatistics: (@Sendable (KafkaStatistics) -> Void)? = nil
+    ) {
         self.logger = logger
         self.onDelivery = onDelivery
+        self.onStatistics = onStatistics
     }
 
     func setRebalanceObserver(_ observer: (@Sendable (RDKafkaRebalanceEvent) -> Void)?) {

@@ -76,3 +76,17 @@ let rdKafkaDeliveryCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_ka
     }
     onDelivery(id, result)
 }
+
+/// Statistics reports (`statistics.interval.ms`), served by poll. Returning 0 lets librdkafka free the JSON.
+let rdKafkaStatisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+    _, json, length, opaque in
+    guard let json, let opaque else { return 0 }
+    let context = Unmanaged<RDKafkaCallbackContext>.fromOpaque(opaque).takeUnretainedValue()
+    guard let onStatistics = context.onStatistics else { return 0 }
+    if let statistics = KafkaStatistics(json: UnsafeRawBufferPointer(start: json, count: length)) {
+        onStatistics(statistics)
+    } else {
+        context.logger.debug("Unreadable Kafka statistics report")
+    }
+    return 0
+}

@@ -32,7 +32,7 @@ final class RDKafkaClient: @unchecked Sendable {
 
     /// Creates a client. Logs go to `context.logger`; consumers get the rebalance callback and have their
     /// main queue forwarded to the consumer queue (so `rd_kafka_consumer_poll` serves every callback);
-    /// producers get the delivery-report callback.
+    /// producers get the delivery-report callback; a context with `onStatistics` gets the statistics one.
     static func make(
         _ kind: Kind,
         properties: [String: String],
@@ -43,6 +43,9 @@ final class RDKafkaClient: @unchecked Sendable {
             rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(context).toOpaque())
             rd_kafka_conf_set_log_cb(conf, rdKafkaLogCallback)
             rd_kafka_conf_set_error_cb(conf, rdKafkaErrorCallback)
+            if context.onStatistics != nil {
+                rd_kafka_conf_set_stats_cb(conf, rdKafkaStatisticsCallback)
+            }
             switch kind {
             case .consumer:
                 rd_kafka_conf_set_rebalance_cb(conf, rdKafkaRebalanceCallback)
