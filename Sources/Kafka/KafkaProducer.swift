@@ -115,8 +115,9 @@ public final class KafkaProducer: Sendable {
             do throws(KafkaError) {
                 try client.flush(timeoutMilliseconds: timeoutMilliseconds)
             } catch {
-                logger.warning("Kafka producer flush incomplete at close; failing outstanding records",
-                               metadata: [KafkaLoggingKeys.errorReason: "\(error)"])
+                logger.warning(
+                    "Kafka producer flush incomplete at close; failing outstanding records",
+                    metadata: [KafkaLoggingKeys.errorReason: "\(error)"])
                 client.purgeAll()
                 // Serve the purge reports so each waiter gets its own error.
                 for _ in 0..<10 where client.outQueueLength > 0 { client.poll(timeoutMilliseconds: 100) }

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
 import JuneStub
-import Kafka
 import Logging
+import ServiceLifecycle
 
-/// `june-relay june-stub`: a local stand-in for June's API with latency and fault injection (spec §7).
+/// `june-relay june-stub`: a local stand-in for June's API with latency and fault injection.
 struct JuneStubCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "june-stub",
@@ -39,7 +39,15 @@ struct JuneStubCommand: AsyncParsableCommand {
         let stub = JuneStub(configuration: configuration, logger: logger)
         try await stub.start()
         Console.printLine("http://127.0.0.1:\(stub.port)")
-        _ = await DevBroker.waitForTerminationSignal()
-        try await stub.shutdown()
+        try await ServeUntilTerminated.run([JuneStubService(stub: stub)], logger: logger)
+    }
+}
+
+/// The stub in a service group: its HTTP server stops on graceful shutdown (``MiniHTTPServer`` is a `Service`).
+private struct JuneStubService: Service {
+    let stub: JuneStub
+
+    func run() async throws {
+        try await stub.run()
     }
 }

@@ -3,15 +3,18 @@ import MiniHTTPServer
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 @Suite(.timeLimit(.minutes(1)))
 struct MiniHTTPServerTests {
+    static let logger = TestLogging.logger("mini-http-server-tests")
+
     func withServer(
         _ configuration: MiniHTTPServerConfiguration = .init(port: 0),
         responder: MiniHTTPResponder,
         _ body: (MiniHTTPServer, HTTPClient) async throws -> Void
     ) async throws {
-        let server = MiniHTTPServer(configuration: configuration, logger: quietLogger, responder: responder)
+        let server = MiniHTTPServer(configuration: configuration, logger: Self.logger, responder: responder)
         try await server.start()
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
@@ -37,9 +40,11 @@ struct MiniHTTPServerTests {
     }
 
     @Test func ephemeralPortIsExposedAndRequestsAreParsed() async throws {
-        try await self.withServer(responder: .asynchronous({ request in
-            .text("\(request.method) \(request.path) \(request.queryParameter("name") ?? "-") \(request.body.count)")
-        })) { server, client in
+        try await self.withServer(
+            responder: .asynchronous({ request in
+                .text("\(request.method) \(request.path) \(request.queryParameter("name") ?? "-") \(request.body.count)")
+            })
+        ) { server, client in
             #expect(server.port > 0)
             let response = try await self.get(client, "http://127.0.0.1:\(server.port)/hello?name=a%20b", method: .POST, body: [1, 2, 3])
             #expect(response.status == 200)
@@ -88,7 +93,7 @@ struct MiniHTTPServerTests {
     }
 
     @Test func runReturnsAfterShutdown() async throws {
-        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             try await server.start()
@@ -99,7 +104,7 @@ struct MiniHTTPServerTests {
     }
 
     @Test func runStopsWhenCancelled() async throws {
-        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
         // Bound first, so the cancellation below always meets a running server (a loaded machine once
         // cancelled before the bind, and the test flaked).
         try await server.start()
@@ -110,9 +115,9 @@ struct MiniHTTPServerTests {
     }
 
     @Test func bindFailureIsReported() async throws {
-        let first = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("") }
+        let first = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("") }
         try await first.start()
-        let second = MiniHTTPServer(configuration: .init(port: first.port), logger: quietLogger) { _ in .text("") }
+        let second = MiniHTTPServer(configuration: .init(port: first.port), logger: Self.logger) { _ in .text("") }
         await #expect {
             try await second.start()
         } throws: { error in
