@@ -4,10 +4,9 @@ import TestSupport
 
 @Suite struct KafkaProducerTests {
     @Test func brokerRejectionSurfacesAsTypedError() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
         let topic = uniqueName("reject")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try cluster.testClient.producer()
+        let kafka = try KafkaFixture(topics: [topic: 1])
+        let (cluster, producer) = (kafka.cluster, kafka.producer)
         // Warm up (metadata, producer id) so the injected error hits the Produce request.
         _ = try await producer.send(KafkaProducerRecord(topic: topic, value: [1]))
 

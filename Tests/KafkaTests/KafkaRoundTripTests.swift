@@ -4,10 +4,9 @@ import TestSupport
 
 @Suite struct KafkaRoundTripTests {
     @Test func producedRecordsComeBackWithHeadersTombstonesAndNilKeys() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
         let topic = uniqueName("roundtrip")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try cluster.testClient.producer()
+        let kafka = try KafkaFixture(topics: [topic: 1])
+        let (cluster, producer) = (kafka.cluster, kafka.producer)
 
         let records = [
             KafkaProducerRecord(
