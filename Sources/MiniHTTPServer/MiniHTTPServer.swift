@@ -170,12 +170,13 @@ public final class MiniHTTPServer: Service, Sendable {
             return nil
         }
         guard let channel else { return nil }
+        let port = channel.localAddress?.port ?? -1
         channel.close(promise: nil)
         let open = self.connections.withLock { Array($0.values) }
         for connection in open {
             connection.close(promise: nil)
         }
-        self.logger.info("HTTP server stopped", metadata: ["http.port": "\(channel.localAddress?.port ?? -1)"])
+        self.logger.info("HTTP server stopped", metadata: ["http.port": "\(port)"])
         return channel
     }
 

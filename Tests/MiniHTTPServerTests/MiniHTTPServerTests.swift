@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import MiniHTTPServer
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Testing
 import TestSupport
 
@@ -100,6 +101,29 @@ struct MiniHTTPServerTests {
             try await server.shutdown()
             try await group.waitForAll()
         }
+        await #expect(throws: MiniHTTPServerError.self) { try await server.start() }
+    }
+
+    /// As a `Service`: the group's graceful shutdown (SIGTERM in the commands) closes the server and its
+    /// `run()` returns, so the group finishes.
+    @Test func gracefulShutdownOfItsServiceGroupStopsIt() async throws {
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
+        try await server.start()
+        let group = ServiceGroup(services: [server], logger: Self.logger)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let response = try await self.get(client, "http://127.0.0.1:\(server.port)/")
+                #expect(response.status == 200)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
         await #expect(throws: MiniHTTPServerError.self) { try await server.start() }
     }
 
