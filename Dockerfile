@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# june-relay container image (spec §9).
+# june-relay container image (docs/operations.md).
 #   docker build -t june-relay:local .
 #   docker run --rm -e JUNE_WRITE_KEY=... june-relay:local run --brokers kafka:9092 --topic events
 # Stage 1 builds a release binary with Swift's standard library linked in statically; stage 2 is a slim
@@ -28,7 +28,7 @@ RUN apt-get update \
     && groupadd --system --gid 10001 june \
     && useradd --system --uid 10001 --gid june --no-create-home --shell /usr/sbin/nologin june
 COPY --from=build /out/june-relay /usr/local/bin/june-relay
-# Defaults for containers; every JUNE_RELAY_* variable is a flag of the subcommand (spec §7).
+# Defaults for containers; every JUNE_RELAY_* variable is an option of the subcommand (`june-relay environment` lists them).
 ENV JUNE_RELAY_METRICS_PORT=9464 \
     JUNE_RELAY_LOG_FORMAT=json
 EXPOSE 9464

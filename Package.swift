@@ -56,7 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Around the data path: a tiny HTTP server (metrics, stub), the June stand-in, operator tools.
-        .target(name: "MiniHTTPServer", dependencies: [nioCore, nioPosix, nioHTTP1, logging], swiftSettings: swiftSettings),
+        .target(name: "MiniHTTPServer", dependencies: [nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle], swiftSettings: swiftSettings),
         .target(name: "JuneStub", dependencies: ["MiniHTTPServer", "JuneTransform", logging], swiftSettings: swiftSettings),
         .target(name: "RelayOperations", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
         .executableTarget(
@@ -69,20 +69,33 @@ let package = Package(
         ),
         .executableTarget(name: "transform-bench", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
 
-        .testTarget(name: "KafkaTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+        // Shared by the test targets (a library, not a product, like Hummingbird's HummingbirdTesting): child
+        // processes of the built binary, the end-to-end harness, the Kafka fixture, test logging.
+        .target(name: "TestSupport", dependencies: ["Kafka", logging], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+
+        .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),
         .testTarget(name: "JuneTransformTests", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
         .testTarget(
             name: "JuneClientTests",
-            dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, nioCore, nioPosix, nioSSL, logging],
+            dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", "TestSupport", asyncHTTPClient, nioCore, nioPosix, nioSSL, logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "JuneStubTests",
-            dependencies: ["JuneStub", "MiniHTTPServer", "JuneTransform", asyncHTTPClient, nioCore, nioHTTP1, logging],
+            dependencies: ["JuneStub", "MiniHTTPServer", "JuneTransform", "TestSupport", asyncHTTPClient, nioCore, nioHTTP1, logging],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", logging, yams], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MiniHTTPServerTests",
+            dependencies: ["MiniHTTPServer", "TestSupport", asyncHTTPClient, nioCore, nioHTTP1, logging, serviceLifecycle],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),
+        .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", "TestSupport", logging, yams], swiftSettings: swiftSettings),
     ]
 )

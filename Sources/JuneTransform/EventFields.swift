@@ -69,7 +69,7 @@ struct EventFields: JSONRootMemberSink {
 }
 
 extension Optional where Wrapped == JSONValueRef {
-    /// The value when it is present in the §2 sense (not absent, not null, not `""`).
+    /// The value when it is present in RudderStack's sense (not absent, not null, not `""`; see ``JSONValueRef``).
     @inline(__always)
     var present: JSONValueRef? {
         guard let v = self, v.isPresent else { return nil }

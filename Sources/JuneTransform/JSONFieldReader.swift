@@ -6,9 +6,9 @@
 ///
 /// The document is validated strictly (same rules as the transformer); invalid input throws a
 /// ``TransformError`` with reason `invalid-json`.
-public enum JSONFieldReader {
+package enum JSONFieldReader {
     /// Validates `bytes` and returns the whole document as a value.
-    public static func parse(_ bytes: [UInt8]) throws(TransformError) -> JSONRawValue {
+    package static func parse(_ bytes: [UInt8]) throws(TransformError) -> JSONRawValue {
         var sink = NoSink()
         let kind = try bytes.withUnsafeBufferPointer { buffer throws(TransformError) in
             try JSONValidator.validate(buffer, sink: &sink)
@@ -23,7 +23,7 @@ public enum JSONFieldReader {
 
     /// The members of a top-level object (last duplicate wins).
     /// Throws `invalid-event` when the document is valid JSON but not an object.
-    public static func topLevelFields(_ bytes: [UInt8]) throws(TransformError) -> [String: JSONRawValue] {
+    package static func topLevelFields(_ bytes: [UInt8]) throws(TransformError) -> [String: JSONRawValue] {
         let root = try parse(bytes)
         guard let members = root.members else {
             throw .invalidEvent("JSON must be an object")
@@ -34,7 +34,7 @@ public enum JSONFieldReader {
     }
 
     /// The value at a dotted path of member names (e.g. `"properties.seq"`), or nil.
-    public static func value(atPath path: String, in bytes: [UInt8]) throws(TransformError) -> JSONRawValue? {
+    package static func value(atPath path: String, in bytes: [UInt8]) throws(TransformError) -> JSONRawValue? {
         try parse(bytes).value(atPath: path)
     }
 

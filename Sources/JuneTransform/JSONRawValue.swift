@@ -1,13 +1,13 @@
 /// A JSON value read by ``JSONFieldReader``: its kind and its raw JSON text, with accessors that
 /// decode on demand. Meant for tests and the June stub, not the relay's hot path.
-public struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: String, Sendable, Equatable {
+package struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: String, Sendable, Equatable {
         case object, array, string, number, bool, null
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// The value's raw JSON text, exactly as in the input (validated).
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     init(kind: JSONKind, bytes: [UInt8]) {
         switch kind {
@@ -22,41 +22,41 @@ public struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The raw JSON text as a `String`, e.g. `"abc"` (with quotes) or `9007199254740993`.
-    public var jsonText: String { String(decoding: bytes, as: UTF8.self) }
-    public var description: String { jsonText }
+    package var jsonText: String { String(decoding: bytes, as: UTF8.self) }
+    package var description: String { jsonText }
 
-    public var isNull: Bool { kind == .null }
+    package var isNull: Bool { kind == .null }
 
     /// The decoded text of a string value; nil for other kinds.
-    public var string: String? {
+    package var string: String? {
         guard kind == .string else { return nil }
         return withJSON { json, whole in json.scalarText(whole) }
     }
 
     /// An integer number that fits in `Int` (no fraction or exponent); nil otherwise.
-    public var int: Int? {
+    package var int: Int? {
         guard kind == .number else { return nil }
         return Int(jsonText)
     }
 
     /// A number as `Double` (may round); nil for other kinds.
-    public var double: Double? {
+    package var double: Double? {
         guard kind == .number else { return nil }
         return Double(jsonText)
     }
 
-    public var bool: Bool? {
+    package var bool: Bool? {
         guard kind == .bool else { return nil }
         return bytes.first == UInt8(ascii: "t")
     }
 
     /// The string's text, or a number's JSON text — handy for ids that may be either.
-    public var scalarText: String? {
+    package var scalarText: String? {
         kind == .number ? jsonText : string
     }
 
     /// The member `name` of an object (last duplicate wins); nil if absent or not an object.
-    public subscript(_ name: String) -> JSONRawValue? {
+    package subscript(_ name: String) -> JSONRawValue? {
         guard kind == .object else { return nil }
         let target = Array(name.utf8)
         return withJSON { json, whole in
@@ -74,7 +74,7 @@ public struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// Nested lookup by a dotted path of member names, e.g. `"properties.seq"` or `"context.groupId"`.
-    public func value(atPath path: String) -> JSONRawValue? {
+    package func value(atPath path: String) -> JSONRawValue? {
         var current: JSONRawValue? = self
         for component in path.split(separator: ".", omittingEmptySubsequences: false) {
             current = current?[String(component)]
@@ -83,13 +83,14 @@ public struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The members of an object in input order (duplicates included); nil if not an object.
-    public var members: [(key: String, value: JSONRawValue)]? {
+    package var members: [(key: String, value: JSONRawValue)]? {
         guard kind == .object else { return nil }
         return withJSON { json, whole in
             var result: [(key: String, value: JSONRawValue)] = []
             json.forEachMember(of: whole) { key, value in
                 let keyBytes = JSONText.decodeString(json.p, from: key.start, to: key.end)
-                result.append((String(decoding: keyBytes, as: UTF8.self), JSONRawValue(kind: value.kind, bytes: Array(json.raw(value.start, value.end)))))
+                result.append(
+                    (String(decoding: keyBytes, as: UTF8.self), JSONRawValue(kind: value.kind, bytes: Array(json.raw(value.start, value.end)))))
                 return true
             }
             return result
@@ -97,7 +98,7 @@ public struct JSONRawValue: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The elements of an array; nil if not an array.
-    public var elements: [JSONRawValue]? {
+    package var elements: [JSONRawValue]? {
         guard kind == .array else { return nil }
         return withJSON { json, whole in
             var result: [JSONRawValue] = []

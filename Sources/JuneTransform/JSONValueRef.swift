@@ -23,7 +23,7 @@ struct JSONValueRef: Sendable, Equatable {
     var end: Int
     var kind: JSONKind
 
-    /// §2 presence: JavaScript truthiness except that `false` and `0` count. So only `null` and
+    /// RudderStack's "present": JavaScript truthiness except that `false` and `0` count. So only `null` and
     /// `""` fall through; `{}` and `[]` count as present.
     @inline(__always)
     var isPresent: Bool {

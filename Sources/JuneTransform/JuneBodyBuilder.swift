@@ -1,4 +1,4 @@
-/// Applies the §2 rules for one validated event and writes the June body.
+/// Applies the transform rules (docs/design.md, "Transform") to one validated event and writes the June body.
 ///
 /// Kept values are appended as their raw input bytes; only the objects that lose members
 /// (`context`, `properties`, `traits`) are walked member by member.
@@ -84,7 +84,7 @@ struct JuneBodyBuilder {
 
     // MARK: - Resolution
 
-    /// §2: first present of userId, traits.userId, traits.id, context.traits.userId, context.traits.id.
+    /// userId: the first present of userId, traits.userId, traits.id, context.traits.userId, context.traits.id.
     private func resolveUserId(traits: JSONValueRef?, contextTraits: JSONValueRef?) -> JSONValueRef? {
         if let v = fields.userId.present { return v }
         if let v = idMembers(traits) { return v }
@@ -127,7 +127,7 @@ struct JuneBodyBuilder {
         return result
     }
 
-    /// §4: the resolved userId (string text or number text), else anonymousId.
+    /// The ordering key (docs/design.md, "Ordering"): the resolved userId (string text or number text), else anonymousId.
     private func orderingKey(userId: JSONValueRef?, anonymousId: JSONValueRef?) -> String? {
         if let userId, let text = json.scalarText(userId) { return text }
         if let anonymousId, let text = json.scalarText(anonymousId) { return text }
@@ -179,7 +179,7 @@ struct JuneBodyBuilder {
         out.append(UInt8(ascii: "}"))
     }
 
-    /// §2 context: input context minus page, traits, sessionId, sessionStart, consentManagement,
+    /// The body's context: input context minus page, traits, sessionId, sessionStart, consentManagement,
     /// plus `groupId` when given (page); left out when nothing remains. A context that is not an
     /// object is left out.
     private mutating func filteredContext(_ context: JSONValueRef?, groupId: JSONValueRef?) {

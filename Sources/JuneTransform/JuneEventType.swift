@@ -1,4 +1,4 @@
-/// The RudderStack event types the June destination accepts (spec §2).
+/// The RudderStack event types the June destination accepts (docs/design.md, "Transform").
 ///
 /// The raw value is the lower-cased event type and the last path component of the June endpoint
 /// (`/api/identify`, `/api/track`, …).

@@ -1,5 +1,5 @@
 /// Turns one RudderStack event (raw JSON bytes) into a June tracking-API request, following
-/// RudderStack's cloud-mode June destination (spec §2), or into a ``TransformError``.
+/// RudderStack's cloud-mode June destination (docs/design.md, "Transform"), or into a ``TransformError``.
 ///
 /// It is a pure value: no I/O, no shared state, safe to use from any thread. The input is validated
 /// completely (strict JSON, UTF-8, nesting depth) in one pass without Foundation; the body is built
@@ -62,7 +62,7 @@ public struct JuneTransformer: Sendable {
         return try builder.build(type)
     }
 
-    /// §2: `type` is lower-cased; missing/empty → required; anything but the four → not supported.
+    /// `type` is lower-cased; missing/empty → required; anything but the four → not supported.
     static func eventType(_ value: JSONValueRef?, _ json: ValidatedJSON) throws(TransformError) -> JuneEventType {
         guard let value, value.isPresent, value.kind != .false, !(value.kind == .number && json.isZero(value)) else {
             throw .typeRequired  // JavaScript `!message.type`

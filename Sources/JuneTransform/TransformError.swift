@@ -1,5 +1,5 @@
 /// Why an event could not be turned into a June request. Always HTTP-style status 400; the relay
-/// sends the event to the dead-letter topic with ``reason`` and ``message`` as headers (spec §6).
+/// sends the event to the dead-letter topic with ``reason`` and ``message`` as headers (docs/design.md, "Dead letters").
 public struct TransformError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `june-relay.error.reason` header value.
     public enum Reason: String, Sendable {
@@ -13,7 +13,7 @@ public struct TransformError: Error, Sendable, Equatable, CustomStringConvertibl
     public var reason: Reason
     /// Always 400, like RudderStack's instrumentation errors.
     public var statusCode: Int
-    /// A human-readable message; for rule violations exactly RudderStack's text (spec §2).
+    /// A human-readable message; for rule violations exactly RudderStack's text (docs/design.md, "Transform").
     public var message: String
 
     public init(reason: Reason, message: String, statusCode: Int = 400) {

@@ -1,4 +1,4 @@
-/// Renders one `june-relay transform` output line (spec §7) for one transform result:
+/// Renders one `june-relay transform` output line (README, "Commands and flags") for one transform result:
 ///
 ///     {"request":{"method":"POST","url":"https://api.june.so/api/track","headers":{"Authorization":"Basic KEY","Content-Type":"application/json"},"body":{…}}}
 ///     {"error":{"statusCode":400,"message":"…"}}

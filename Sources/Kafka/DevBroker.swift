@@ -1,5 +1,3 @@
-import Dispatch
-import Foundation
 import Logging
 
 /// What `june-relay dev-broker` runs: a ``KafkaMockCluster`` with the requested topics.
@@ -7,7 +5,6 @@ import Logging
 /// ```swift
 /// let broker = try DevBroker.start(topics: ["events"], logger: logger)
 /// print(broker.bootstrapServers)          // first stdout line
-/// let signal = await DevBroker.waitForTerminationSignal()
 /// withExtendedLifetime(broker) {}          // the cluster lives until `broker` is released
 /// ```
 public enum DevBroker {
@@ -38,50 +35,5 @@ public enum DevBroker {
             ]
         )
         return cluster
-    }
-
-    /// Waits for SIGINT or SIGTERM (their default action is replaced, so the process does not die) and
-    /// returns the signal number.
-    public static func waitForTerminationSignal() async -> Int32 {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
-            let queue = DispatchQueue(label: "june-relay.dev-broker.signals")
-            let resumed = SignalOnce(continuation)
-            // Created on the signal queue, so no handler runs before the sources are stored.
-            queue.sync {
-                var sources: [any DispatchSourceSignal] = []
-                for signalNumber in [SIGINT, SIGTERM] {
-                    signal(signalNumber, SIG_IGN)
-                    let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: queue)
-                    source.setEventHandler { resumed.resume(signalNumber) }
-                    source.resume()
-                    sources.append(source)
-                }
-                resumed.keepAlive(sources)
-            }
-        }
-    }
-}
-
-/// Resumes the continuation once; keeps the signal sources alive until then.
-///
-/// `@unchecked Sendable`: every access happens on the one serial signal queue, or before its sources
-/// were resumed.
-private final class SignalOnce: @unchecked Sendable {
-    private var continuation: CheckedContinuation<Int32, Never>?
-    private var sources: [any DispatchSourceSignal] = []
-
-    init(_ continuation: CheckedContinuation<Int32, Never>) {
-        self.continuation = continuation
-    }
-
-    func keepAlive(_ sources: [any DispatchSourceSignal]) {
-        self.sources = sources
-    }
-
-    func resume(_ signalNumber: Int32) {
-        continuation?.resume(returning: signalNumber)
-        continuation = nil
-        for source in sources { source.cancel() }
-        sources = []
     }
 }

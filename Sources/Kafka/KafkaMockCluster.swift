@@ -2,8 +2,10 @@ import Logging
 
 /// librdkafka's in-memory Kafka cluster (`rdkafka_mock.h`), listening on loopback TCP ports.
 /// Other clients, also in other processes (e.g. `kcat`), reach it through ``bootstrapServers``.
-/// It lives until this object is deinitialised. For development, demos and tests only: see
-/// `docs/dev-broker.md` for what it does not support (offsets by timestamp, DescribeGroups, …).
+/// It lives until this object is deinitialised. For development, demos and tests only: it does not
+/// support everything a broker does (it answers offsets-by-timestamp lookups with "end", has no
+/// DescribeGroups, keeps only the newest 5 MiB of each partition, refuses standalone commits for a group
+/// that had members).
 public final class KafkaMockCluster: Sendable {
     /// Kafka API keys for ``pushRequestErrors(apiKey:errors:)``.
     public enum APIKey {

@@ -66,7 +66,7 @@ public final class KafkaProducer: Sendable {
             guard state.withLock({ $0 == .running }) else { throw KafkaError.closed("Kafka producer") }
             // A producer in librdkafka's fatal state (e.g. an idempotence sequence error) fails every
             // record from now on: say so with an error whose `isFatal` is set, so the owner replaces it.
-            if let fatal = client.fatalError() { throw fatal }
+            if let fatal = client.fatalErrorState() { throw fatal }
             let id = waiters.nextID()
             let client = self.client
             let waiters = self.waiters
@@ -84,7 +84,7 @@ public final class KafkaProducer: Sendable {
                 }
             }
             if let result {
-                if case .failure(let error) = result, !error.isFatal, let fatal = client.fatalError() { throw fatal }
+                if case .failure(let error) = result, !error.isFatal, let fatal = client.fatalErrorState() { throw fatal }
                 return try result.get()
             }
             // Queue full: let the poll thread drain delivery reports, then try again.
@@ -94,7 +94,7 @@ public final class KafkaProducer: Sendable {
 
     /// librdkafka's fatal error, when the producer is in the fatal state (it cannot produce any more and
     /// must be replaced); `nil` while healthy.
-    public var fatalError: KafkaError? { client.fatalError() }
+    public var fatalError: KafkaError? { client.fatalErrorState() }
 
     /// Puts the producer into librdkafka's fatal state (`rd_kafka_test_fatal_error`), as an idempotence
     /// sequence error would. For tests of the owner's recovery.
@@ -129,8 +129,9 @@ public final class KafkaProducer: Sendable {
             do throws(KafkaError) {
                 try client.flush(timeoutMilliseconds: timeoutMilliseconds)
             } catch {
-                logger.warning("Kafka producer flush incomplete at close; failing outstanding records",
-                               metadata: [KafkaLoggingKeys.errorReason: "\(error)"])
+                logger.warning(
+                    "Kafka producer flush incomplete at close; failing outstanding records",
+                    metadata: [KafkaLoggingKeys.errorReason: "\(error)"])
                 client.purgeAll()
                 // Serve the purge reports so each waiter gets its own error.
                 for _ in 0..<10 where client.outQueueLength > 0 { client.poll(timeoutMilliseconds: 100) }

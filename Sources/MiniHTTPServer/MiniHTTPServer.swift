@@ -2,20 +2,22 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import ServiceLifecycle
 import Synchronization
 
 /// A tiny HTTP/1.1 server on SwiftNIO: keep-alive, pipelining-safe, request bodies aggregated up to a cap.
 ///
-/// Used for the relay's `/metrics`, `/healthz`, `/readyz` and by `june-stub`.
+/// Used for the relay's `/metrics`, `/healthz`, `/readyz` and by `june-stub`. It is a ServiceLifecycle
+/// `Service`: in a `ServiceGroup`, graceful shutdown (SIGTERM) closes it and ``run()`` returns.
 ///
 /// ```swift
 /// let server = MiniHTTPServer(configuration: .init(port: 0), logger: logger) { request in
 ///     .text("ok")
 /// }
 /// try await server.start()      // binds; `server.port` is now the bound port
-/// try await server.run()        // returns after `shutdown()` (or when the calling task is cancelled)
+/// try await server.run()        // returns after `shutdown()`, graceful shutdown or cancellation
 /// ```
-public final class MiniHTTPServer: Sendable {
+public final class MiniHTTPServer: Service, Sendable {
     enum Lifecycle {
         case idle
         case starting
@@ -107,7 +109,8 @@ public final class MiniHTTPServer: Sendable {
         )
     }
 
-    /// Starts the server if needed and waits until it is shut down. Cancelling the calling task shuts it down.
+    /// Starts the server if needed and waits until it is shut down: by ``shutdown()``, by the service
+    /// group's graceful shutdown, or by cancelling the calling task.
     /// Returns at once when `shutdown()` came first (a service told to stop before it ran just stops).
     public func run() async throws {
         do {
@@ -116,6 +119,14 @@ public final class MiniHTTPServer: Sendable {
             if error.isAlreadyShutDown { return }
             throw error
         }
+        try await withGracefulShutdownHandler {
+            try await self.waitUntilClosed()
+        } onGracefulShutdown: {
+            self.beginShutdown()
+        }
+    }
+
+    private func waitUntilClosed() async throws {
         try await withTaskCancellationHandler {
             while true {
                 let state = self.lifecycle.withLock { lifecycle -> (any Channel)?? in
@@ -137,24 +148,36 @@ public final class MiniHTTPServer: Sendable {
                 }
             }
         } onCancel: {
-            Task { try? await self.shutdown() }
+            self.beginShutdown()
         }
     }
 
-    /// Stops accepting connections and closes every open connection. Idempotent.
+    /// Stops accepting connections and closes every open connection; returns once the listening socket is
+    /// closed. Idempotent.
     public func shutdown() async throws {
+        guard let channel = self.beginShutdown() else { return }
+        try? await channel.closeFuture.get()
+    }
+
+    /// Marks the server shut down and starts closing the listening socket and every connection, without
+    /// waiting (callable from cancellation and graceful-shutdown handlers). Returns the listening channel
+    /// the first time it is called on a running server.
+    @discardableResult
+    private func beginShutdown() -> (any Channel)? {
         let channel: (any Channel)? = self.lifecycle.withLock { lifecycle in
             defer { lifecycle = .shutDown }
             if case .running(let channel) = lifecycle { return channel }
             return nil
         }
-        guard let channel else { return }
-        try? await channel.close()
+        guard let channel else { return nil }
+        let port = channel.localAddress?.port ?? -1
+        channel.close(promise: nil)
         let open = self.connections.withLock { Array($0.values) }
         for connection in open {
             connection.close(promise: nil)
         }
-        self.logger.info("HTTP server stopped", metadata: ["http.port": "\(channel.localAddress?.port ?? -1)"])
+        self.logger.info("HTTP server stopped", metadata: ["http.port": "\(port)"])
+        return channel
     }
 
     // MARK: - Bootstrap

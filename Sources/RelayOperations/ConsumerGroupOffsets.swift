@@ -44,7 +44,7 @@ public struct ConsumerGroupOffsets: Sendable {
             () async throws(KafkaError) -> [KafkaTopicPartition: Int64] in
             try await admin.committedOffsets(group: group, partitions: topicPartitions, timeout: timeout)
         }
-        var rows: [PartitionOffsets] = []
+        var rows: [GroupPartitionOffsets] = []
         for tp in topicPartitions {
             let (low, high) = try await mappingKafkaErrors("reading watermarks of \(tp)") {
                 () async throws(KafkaError) -> (low: Int64, high: Int64) in
@@ -52,7 +52,7 @@ public struct ConsumerGroupOffsets: Sendable {
             }
             // librdkafka reports "no committed offset" as a negative logical offset.
             let offset = committed[tp].flatMap { $0 >= 0 ? $0 : nil }
-            rows.append(PartitionOffsets(partition: tp.partition, committed: offset, low: low, high: high))
+            rows.append(GroupPartitionOffsets(partition: tp.partition, committed: offset, low: low, high: high))
         }
         return GroupOffsetsSnapshot(group: group, topic: topic, partitions: rows)
     }

@@ -1,7 +1,7 @@
 import Kafka
 
 extension DeadLetterRedrive {
-    /// The prefix of the headers the relay adds to dead-lettered records (spec §6).
+    /// The prefix of the headers the relay adds to dead-lettered records (docs/design.md, "Dead letters").
     public static let relayHeaderPrefix = "june-relay."
 
     /// The record to write back: same key and value, the original headers without any `june-relay.*`
@@ -14,9 +14,9 @@ extension DeadLetterRedrive {
     static func redrivenRecord(for message: KafkaMessage, to topic: String, targetPartitions: Set<Int32>) -> KafkaProducerRecord {
         var partition: Int32?
         if headerString(message.headers, "june-relay.original.topic") == topic,
-           let text = headerString(message.headers, "june-relay.original.partition"),
-           let original = Int32(text),
-           targetPartitions.contains(original)
+            let text = headerString(message.headers, "june-relay.original.partition"),
+            let original = Int32(text),
+            targetPartitions.contains(original)
         {
             partition = original
         }

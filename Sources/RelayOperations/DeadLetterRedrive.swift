@@ -1,6 +1,5 @@
 import Kafka
 import Logging
-import Synchronization
 
 /// `dlq redrive`: writes dead-lettered records back to a topic (usually the relay's input topic, once
 /// the cause is fixed), without the relay's `june-relay.*` headers.
@@ -79,11 +78,6 @@ public struct DeadLetterRedrive: Sendable {
             return RedriveReport(moved: 0, remaining: progress.remaining)
         }
 
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
-        producerConfiguration.idempotence = true
-        producerConfiguration.additionalProperties = kafkaProperties
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-
         var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: options.group)
         consumerConfiguration.autoOffsetReset = .earliest
         // A redrive killed without leaving should not hold the group for long.
@@ -94,66 +88,65 @@ public struct DeadLetterRedrive: Sendable {
         // (librdkafka issue 4312, fixed in 2.3.0), which a redrive that times out joining would hit.
         consumerConfiguration.assignmentStrategy = "roundrobin"
         consumerConfiguration.additionalProperties = kafkaProperties
-        let assignment = RedriveAssignment(finished: progress.finishedPartitions)
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger, rebalanceHandler: assignment)
+        let consumer: KafkaConsumer
+        switch try await KafkaConsumer.joinAsOnlyMember(
+            configuration: consumerConfiguration, topic: options.from, partitions: Set(topicPartitions),
+            timeout: options.timeout, logger: logger
+        ) {
+        case .joined(let member):
+            consumer = member
+        case .timedOut:
+            throw OperationsError(
+                kind: .timedOut,
+                message:
+                    "joining group \(options.group) timed out (another redrive may be running, or a killed one still holds the group until its session timeout); nothing was moved"
+            )
+        case .otherMembers(let assigned, let expected):
+            throw OperationsError(
+                kind: .activeMembers,
+                message:
+                    "another redrive of \(options.from) is running (group \(options.group) has other members: this run got \(assigned) of \(expected) partitions); nothing was moved"
+            )
+        }
 
         let report: RedriveReport
+        var producer: KafkaProducer?
         do {
-            try consumer.subscribe(topics: [options.from])
+            // The join paused every partition; read those with something to redrive.
+            try consumer.resume(topicPartitions.filter { !progress.finishedPartitions.contains($0.partition) })
+            var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: bootstrapServers)
+            producerConfiguration.idempotence = true
+            producerConfiguration.additionalProperties = kafkaProperties
+            let writer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+            producer = writer
             report = try await consume(
-                consumer: consumer, producer: producer, assignment: assignment, progress: &progress,
-                allPartitions: Set(sourcePartitions), targetPartitions: targetPartitions, options: options
+                consumer: consumer, producer: writer, progress: &progress, targetPartitions: targetPartitions, options: options
             )
         } catch {
             try? await consumer.close()
-            await producer.close(timeout: options.timeout)
+            await producer?.close(timeout: options.timeout)
             throw error
         }
         try await consumer.close()
-        await producer.close(timeout: options.timeout)
+        await producer?.close(timeout: options.timeout)
         return report
     }
 
     private func consume(
         consumer: KafkaConsumer,
         producer: KafkaProducer,
-        assignment: RedriveAssignment,
         progress: inout RedriveProgress,
-        allPartitions: Set<Int32>,
         targetPartitions: Set<Int32>,
         options: RedriveOptions
     ) async throws -> RedriveReport {
         let clock = ContinuousClock()
-        let joinDeadline = clock.now.advanced(by: options.timeout)
         var lastActivity = clock.now
-        var verified = false
         var moved = 0
         var movedByPartition: [Int32: Int] = [:]
         func limitReached() -> Bool { options.limit.map { moved >= $0 } ?? false }
 
         while !progress.isComplete, !limitReached() {
             let messages = try await consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200))
-            if !verified {
-                guard assignment.sawAssignment else {
-                    if clock.now >= joinDeadline {
-                        throw OperationsError(
-                            kind: .timedOut,
-                            message: "joining group \(options.group) timed out (another redrive may be running, or a killed one still holds the group until its session timeout); nothing was moved"
-                        )
-                    }
-                    continue
-                }
-                let assigned = Set(try consumer.assignment().filter { $0.topic == options.from }.map(\.partition))
-                guard assigned == allPartitions else {
-                    throw OperationsError(
-                        kind: .activeMembers,
-                        message: "another redrive of \(options.from) is running (group \(options.group) has other members: this run got \(assigned.count) of \(allPartitions.count) partitions); nothing was moved"
-                    )
-                }
-                verified = true
-                lastActivity = clock.now
-            }
-
             var batch: [KafkaMessage] = []
             var reachedEnd: [KafkaTopicPartition] = []
             for message in messages where message.topic == options.from {
@@ -172,7 +165,8 @@ public struct DeadLetterRedrive: Sendable {
                 if clock.now - lastActivity >= options.idleTimeout {
                     throw OperationsError(
                         kind: .timedOut,
-                        message: "no records from \(options.from) for \(options.idleTimeout) although \(progress.remaining) were expected; moved \(moved) (progress committed), run again to continue"
+                        message:
+                            "no records from \(options.from) for \(options.idleTimeout) although \(progress.remaining) were expected; moved \(moved) (progress committed), run again to continue"
                     )
                 }
                 continue
@@ -188,7 +182,8 @@ public struct DeadLetterRedrive: Sendable {
                 } catch {
                     throw OperationsError(
                         kind: .kafka,
-                        message: "moved \(moved + outcome.acknowledged) records but could not commit progress to group \(options.group) (a rerun will redrive the last batch again): \(error)"
+                        message:
+                            "moved \(moved + outcome.acknowledged) records but could not commit progress to group \(options.group) (a rerun will redrive the last batch again): \(error)"
                     )
                 }
             }
@@ -197,7 +192,8 @@ public struct DeadLetterRedrive: Sendable {
             if let failure = outcome.firstFailure {
                 throw OperationsError(
                     kind: .kafka,
-                    message: "writing to \(options.to) failed after moving \(moved) records (progress committed up to the failure): \(failure.message)",
+                    message:
+                        "writing to \(options.to) failed after moving \(moved) records (progress committed up to the failure): \(failure.message)",
                     underlying: failure
                 )
             }
@@ -216,46 +212,16 @@ public struct DeadLetterRedrive: Sendable {
         var firstFailure: KafkaError? { failures.sorted { $0.key < $1.key }.first?.value }
     }
 
-    /// Writes the batch: one task per key (records of a key in order; after a failure, the key's later
-    /// records are not written), all keys concurrently. Records without a key form one lane per partition.
+    /// Writes the batch with ``KafkaProducer/sendInLaneOrder(_:lane:)``: the records of a key in offset
+    /// order (after a failure, the key's later records are not written), all keys concurrently. Records
+    /// without a key form one lane per source partition.
     static func produce(_ batch: [KafkaMessage], to topic: String, targetPartitions: Set<Int32>, producer: KafkaProducer) async -> BatchOutcome {
-        var lanes: [LaneID: [Int]] = [:]
-        var laneOrder: [LaneID] = []
-        for (index, message) in batch.enumerated() {
-            let lane = message.key.map(LaneID.key) ?? .partition(message.partition)
-            if lanes[lane] == nil { laneOrder.append(lane) }
-            lanes[lane, default: []].append(index)
-        }
         let records = batch.map { redrivenRecord(for: $0, to: topic, targetPartitions: targetPartitions) }
-        let results = await withTaskGroup(of: [(Int, KafkaError?)].self) { group in
-            for lane in laneOrder {
-                let indices = lanes[lane] ?? []
-                let laneRecords = indices.map { records[$0] }
-                group.addTask {
-                    var results: [(Int, KafkaError?)] = []
-                    var failure: KafkaError?
-                    for (index, record) in zip(indices, laneRecords) {
-                        if let failure {
-                            results.append((index, failure))
-                            continue
-                        }
-                        do throws(KafkaError) {
-                            _ = try await producer.send(record)
-                            results.append((index, nil))
-                        } catch {
-                            failure = error
-                            results.append((index, error))
-                        }
-                    }
-                    return results
-                }
-            }
-            var all: [(Int, KafkaError?)] = []
-            for await laneResults in group { all += laneResults }
-            return all
+        let results = await producer.sendInLaneOrder(records) { index, _ in
+            batch[index].key.map(LaneID.key) ?? .partition(batch[index].partition)
         }
         var outcome = BatchOutcome()
-        for (index, error) in results {
+        for (index, error) in results.enumerated() {
             if let error {
                 outcome.failures[index] = error
             } else {
@@ -319,24 +285,4 @@ struct RedriveProgress {
         }
         return commit
     }
-}
-
-/// Notes the first assignment and pauses partitions with nothing to redrive (runs on the consumer's
-/// poll queue).
-final class RedriveAssignment: KafkaRebalanceHandler {
-    private let state: Mutex<Bool> = Mutex(false)
-    private let finished: Set<Int32>
-
-    init(finished: Set<Int32>) {
-        self.finished = finished
-    }
-
-    var sawAssignment: Bool { state.withLock { $0 } }
-
-    func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
-        try? consumer.pause(partitions.filter { finished.contains($0.partition) })
-        state.withLock { $0 = true }
-    }
-
-    func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {}
 }

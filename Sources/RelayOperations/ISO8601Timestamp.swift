@@ -14,8 +14,8 @@ public enum ISO8601Timestamp {
     public static func milliseconds(from text: String) -> Int64? {
         var scanner = Scanner(Array(text.utf8))
         guard let year = scanner.digits(exactly: 4), scanner.take(UInt8(ascii: "-")),
-              let month = scanner.digits(exactly: 2), scanner.take(UInt8(ascii: "-")),
-              let day = scanner.digits(exactly: 2)
+            let month = scanner.digits(exactly: 2), scanner.take(UInt8(ascii: "-")),
+            let day = scanner.digits(exactly: 2)
         else { return nil }
         guard (1...12).contains(month), (1...daysInMonth(year: year, month: month)).contains(day) else { return nil }
 
@@ -23,7 +23,7 @@ public enum ISO8601Timestamp {
         var offsetMinutes = 0
         if !scanner.isAtEnd {
             guard scanner.take(UInt8(ascii: "T")) || scanner.take(UInt8(ascii: "t")) || scanner.take(UInt8(ascii: " ")),
-                  let h = scanner.digits(exactly: 2), scanner.take(UInt8(ascii: ":")), let m = scanner.digits(exactly: 2)
+                let h = scanner.digits(exactly: 2), scanner.take(UInt8(ascii: ":")), let m = scanner.digits(exactly: 2)
             else { return nil }
             hour = h
             minute = m

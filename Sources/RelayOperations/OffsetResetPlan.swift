@@ -88,7 +88,7 @@ public struct OffsetResetPlan: Sendable, Equatable {
     }
 
     /// The rows of the snapshot the reset applies to.
-    static func selectedPartitions(_ snapshot: GroupOffsetsSnapshot, partition: Int32?) throws(OperationsError) -> [PartitionOffsets] {
+    static func selectedPartitions(_ snapshot: GroupOffsetsSnapshot, partition: Int32?) throws(OperationsError) -> [GroupPartitionOffsets] {
         guard let partition else { return snapshot.partitions }
         guard let row = snapshot[partition] else {
             let known = snapshot.partitions.map { String($0.partition) }.joined(separator: ", ")

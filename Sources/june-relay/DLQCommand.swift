@@ -3,7 +3,7 @@ import Kafka
 import Logging
 import RelayOperations
 
-/// `june-relay dlq redrive` (spec §7).
+/// `june-relay dlq redrive`: write dead letters back to a topic (docs/design.md, "Dead letters").
 struct DLQCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dlq",

@@ -6,7 +6,7 @@ import Kafka
 import Logging
 import Pipeline
 
-/// `june-relay demo`: one command that shows the whole product (spec §7). It starts the embedded broker
+/// `june-relay demo`: one command that shows the whole product. It starts the embedded broker
 /// and the June stub, produces numbered sample events (some invalid), runs the real pipeline on them
 /// with a progress line, and prints a summary.
 struct DemoCommand: AsyncParsableCommand {
@@ -55,7 +55,8 @@ struct DemoCommand: AsyncParsableCommand {
         var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
         let produceStart = ContinuousClock.now
         try await DevProduceCommand.produce(count: events, samples: &samples, topic: topic, producer: producer)
-        Console.printLine("  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
+        Console.printLine(
+            "  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
 
         let june = try JuneHTTPClient(
             configuration: JuneClientConfiguration(baseURL: "http://127.0.0.1:\(stub.port)", writeKey: "demo-write-key"),
@@ -118,7 +119,8 @@ struct DemoCommand: AsyncParsableCommand {
         let valid = total - samples.invalid
         let ordered = stats.orderViolations == 0
         let complete = stats.uniqueAccepted == valid && Int(dlqRecords) == samples.invalid
-        Console.printLine("""
+        Console.printLine(
+            """
 
             Summary
               events produced     \(total) (\(samples.invalid) invalid)

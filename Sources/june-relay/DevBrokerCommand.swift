@@ -3,7 +3,7 @@ import Foundation
 import Kafka
 import Logging
 
-/// `june-relay dev-broker`: librdkafka's mock cluster on loopback, for development, demos and tests (spec §7).
+/// `june-relay dev-broker`: librdkafka's mock cluster on loopback, for development, demos and tests.
 struct DevBrokerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dev-broker",
@@ -32,7 +32,7 @@ struct DevBrokerCommand: AsyncParsableCommand {
         if let bootstrapFile {
             try Data((bootstrap + "\n").utf8).write(to: URL(fileURLWithPath: bootstrapFile), options: .atomic)
         }
-        _ = await DevBroker.waitForTerminationSignal()
+        try await ServeUntilTerminated.run([HoldUntilShutdown()], logger: logger)
         logger.info("dev-broker stopping")
         withExtendedLifetime(cluster) {}
     }

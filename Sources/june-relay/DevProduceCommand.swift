@@ -26,7 +26,8 @@ struct DevProduceCommand: AsyncParsableCommand {
     @Option(help: "Make every Nth event invalid (0 = none).")
     var invalidEvery = 0
 
-    @Option(help: "Producer compression: none, gzip, snappy, lz4 or zstd. The dev broker keeps only 5 MiB per partition, so a large backlog needs zstd.")
+    @Option(
+        help: "Producer compression: none, gzip, snappy, lz4 or zstd. The dev broker keeps only 5 MiB per partition, so a large backlog needs zstd.")
     var compression = "none"
 
     @Flag(help: "Skewed users, as real traffic is: 20% of the events come from 1% of the users.")
@@ -54,24 +55,20 @@ struct DevProduceCommand: AsyncParsableCommand {
         print("produced \(samples.produced) events (\(samples.invalid) invalid) to \(topic) in \(String(format: "%.1f", seconds)) s")
     }
 
-    /// Produces in batches of up to 5,000: within a batch, each key's records are sent one after the other
-    /// (so per-key order holds), different keys concurrently; batches follow each other.
+    /// Produces in batches of up to 5,000 with ``KafkaProducer/sendInKeyOrder(_:)``: within a batch, each
+    /// key's records are sent one after the other (so per-key order holds), different keys concurrently;
+    /// batches follow each other.
     static func produce(count: Int, samples: inout SampleEvents, topic: String, producer: KafkaProducer) async throws {
         var remaining = count
         while remaining > 0 {
             let size = min(remaining, 5_000)
-            var byKey: [[UInt8]: [KafkaProducerRecord]] = [:]
+            var records: [KafkaProducerRecord] = []
+            records.reserveCapacity(size)
             for _ in 0..<size {
                 let (key, value) = samples.next()
-                byKey[key, default: []].append(KafkaProducerRecord(topic: topic, key: key, value: value))
+                records.append(KafkaProducerRecord(topic: topic, key: key, value: value))
             }
-            try await withThrowingDiscardingTaskGroup { group in
-                for records in byKey.values {
-                    group.addTask {
-                        for record in records { _ = try await producer.send(record) }
-                    }
-                }
-            }
+            try await producer.sendInKeyOrder(records)
             remaining -= size
         }
     }

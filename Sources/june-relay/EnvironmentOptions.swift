@@ -1,86 +1,155 @@
+import ArgumentParser
 import Foundation
 
-/// Spec §7: every flag `--some-flag` can also be set by `JUNE_RELAY_SOME_FLAG`. ArgumentParser reads
-/// only the command line, so before parsing, environment values are appended as flags for the options
-/// the chosen subcommand has and the command line does not already give. A flag on the command line
-/// always wins.
+/// Every option `--some-option` of every command can also be set with the environment variable
+/// `JUNE_RELAY_SOME_OPTION`; an option on the command line wins.
+///
+/// ArgumentParser reads only the command line, so before parsing, environment values are appended as
+/// options. Which options a command has comes from ArgumentParser itself: its description of the
+/// command tree (the JSON that `june-relay --experimental-dump-help` prints, `_dumpHelp()`), so an
+/// option added to a command gets its variable with no other change. `june-relay environment <command>`
+/// shows the result.
 enum EnvironmentOptions {
-    enum Kind {
-        /// `--flag VALUE`
+    /// How a variable's value becomes arguments.
+    enum Kind: Equatable {
+        /// `--option VALUE`
         case single
-        /// `--flag VALUE` repeated; the variable holds several values separated by newlines or `;`
-        /// (`,` too for topics).
+        /// `--option VALUE` repeated; the variable holds several values separated by `;` or newlines (and
+        /// `,` for topics, whose names cannot contain one).
         case repeated(separators: Set<Character>)
         /// `--flag` when the variable is `1`, `true` or `yes`.
         case flag
     }
 
-    /// The options of each subcommand path that the environment may set.
-    static let options: [[String]: [(name: String, kind: Kind)]] = [
-        ["run"]: [
-            ("brokers", .single), ("topic", .repeated(separators: [",", ";", "\n"])), ("group", .single),
-            ("dlq-topic", .single), ("june-url", .single), ("max-in-flight", .single),
-            ("drain-timeout", .single), ("kafka-config", .repeated(separators: [";", "\n"])),
-            ("metrics-port", .single), ("log-level", .single), ("log-format", .single),
-            ("write-key-file", .single), ("retry-budget", .single), ("request-timeout", .single),
-            ("max-event-bytes", .single), ("max-buffered", .single), ("commit-interval", .single),
-        ],
-        ["transform"]: [("write-key", .single), ("june-url", .single), ("max-event-bytes", .single)],
-        ["dev-broker"]: [
-            ("brokers", .single), ("partitions", .single), ("topic", .repeated(separators: [",", ";", "\n"])),
-            ("bootstrap-file", .single), ("log-level", .single), ("log-format", .single),
-        ],
-        ["june-stub"]: [
-            ("host", .single), ("port", .single), ("latency-ms", .single), ("fail-rate", .single), ("throttle-rate", .single),
-            ("write-key", .single), ("log-level", .single), ("log-format", .single),
-        ],
-        ["demo"]: [("events", .single)],
-        ["offsets", "show"]: kafkaTool + [("group", .single), ("topic", .single)],
-        ["offsets", "reset"]: kafkaTool + [
-            ("group", .single), ("topic", .single), ("partition", .single),
-            ("to-earliest", .flag), ("to-latest", .flag), ("to-offset", .single), ("to-datetime", .single),
-            ("dry-run", .flag),
-        ],
-        ["dlq", "redrive"]: kafkaTool + [("from", .single), ("to", .single), ("limit", .single)],
-    ]
+    struct Option: Equatable {
+        var name: String
+        var kind: Kind
+        var variable: String { EnvironmentOptions.variableName(for: name) }
+    }
 
-    /// `KafkaToolOptions`: shared by `offsets show|reset` and `dlq redrive`.
-    private static let kafkaTool: [(name: String, kind: Kind)] = [
-        ("brokers", .single), ("kafka-config", .repeated(separators: [";", "\n"])), ("timeout", .single),
-        ("log-level", .single), ("log-format", .single),
-    ]
+    /// Options that are never read from the environment: ArgumentParser's own, and `--write-key`
+    /// (`transform`): the June write key is a secret and travels only in `JUNE_WRITE_KEY` or a file,
+    /// never beside the non-secret configuration.
+    static let excluded: Set<String> = ["help", "version", "experimental-dump-help", "generate-completion-script", "write-key"]
+
+    /// Repeated options whose values can never contain a comma, so `,` separates them too.
+    static let commaSeparated: Set<String> = ["topic"]
 
     static func variableName(for option: String) -> String {
         "JUNE_RELAY_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
     }
 
-    /// The arguments with environment-provided flags appended.
-    static func apply(to arguments: [String], environment: [String: String]) -> [String] {
-        let path = subcommandPath(of: arguments)
-        guard let known = options[path] else { return arguments }
+    /// The arguments with environment-provided options appended (for the command the arguments name).
+    static func apply(
+        to arguments: [String],
+        environment: [String: String],
+        root: any ParsableCommand.Type = JuneRelayCommand.self
+    ) -> [String] {
+        guard environment.keys.contains(where: { $0.hasPrefix("JUNE_RELAY_") }) else { return arguments }
+        let command = CommandTree(root).command(at: arguments)
         var result = arguments
-        for (name, kind) in known {
-            let flag = "--" + name
-            let given = arguments.contains { $0 == flag || $0.hasPrefix(flag + "=") }
-            guard !given, let value = environment[variableName(for: name)], !value.isEmpty else { continue }
-            switch kind {
+        for option in command.options {
+            let spelled = "--" + option.name
+            let given = arguments.contains { $0 == spelled || $0.hasPrefix(spelled + "=") }
+            guard !given, let value = environment[option.variable], !value.isEmpty else { continue }
+            switch option.kind {
             case .single:
-                result += [flag, value]
+                result += [spelled, value]
             case .repeated(let separators):
                 for item in value.split(whereSeparator: { separators.contains($0) }) {
                     let trimmed = item.trimmingCharacters(in: .whitespaces)
-                    if !trimmed.isEmpty { result += [flag, trimmed] }
+                    if !trimmed.isEmpty { result += [spelled, trimmed] }
                 }
             case .flag:
-                if ["1", "true", "yes"].contains(value.lowercased()) { result.append(flag) }
+                if ["1", "true", "yes"].contains(value.lowercased()) { result.append(spelled) }
             }
         }
         return result
     }
+}
 
-    private static func subcommandPath(of arguments: [String]) -> [String] {
-        let words = arguments.prefix { !$0.hasPrefix("-") }
-        if words.count >= 2, options[Array(words.prefix(2))] != nil { return Array(words.prefix(2)) }
-        return Array(words.prefix(1))
+/// The commands and options of a `ParsableCommand` tree, decoded from ArgumentParser's JSON description
+/// (only the fields needed here).
+struct CommandTree {
+    struct Command {
+        var path: [String]
+        var options: [EnvironmentOptions.Option]
+        var subcommands: [Command]
+        var isShown: Bool
+    }
+
+    let root: Command
+
+    init(_ type: any ParsableCommand.Type) {
+        let json = Data(type._dumpHelp().utf8)
+        let info = (try? JSONDecoder().decode(ToolInfo.self, from: json))?.command
+        root = Self.command(info, path: [])
+    }
+
+    /// The deepest command that the leading words of `arguments` name (the root when none does).
+    func command(at arguments: [String]) -> Command {
+        var current = root
+        for word in arguments {
+            guard !word.hasPrefix("-"), let next = current.subcommands.first(where: { $0.path.last == word }) else { break }
+            current = next
+        }
+        return current
+    }
+
+    /// Every command without subcommands that `--help` lists, depth first.
+    var leaves: [Command] {
+        func collect(_ command: Command) -> [Command] {
+            guard command.isShown else { return [] }
+            return command.subcommands.isEmpty ? [command] : command.subcommands.flatMap(collect)
+        }
+        return root.subcommands.flatMap(collect)
+    }
+
+    private static func command(_ info: ToolInfo.CommandInfo?, path: [String]) -> Command {
+        guard let info else { return Command(path: path, options: [], subcommands: [], isShown: true) }
+        var options: [EnvironmentOptions.Option] = []
+        for argument in info.arguments ?? [] {
+            guard let name = argument.names?.first(where: { $0.kind == "long" })?.name,
+                !EnvironmentOptions.excluded.contains(name)
+            else { continue }
+            switch argument.kind {
+            case "flag":
+                options.append(.init(name: name, kind: .flag))
+            case "option" where argument.isRepeating:
+                let separators: Set<Character> = EnvironmentOptions.commaSeparated.contains(name) ? [",", ";", "\n"] : [";", "\n"]
+                options.append(.init(name: name, kind: .repeated(separators: separators)))
+            case "option":
+                options.append(.init(name: name, kind: .single))
+            default:
+                continue  // positional arguments have no name to derive a variable from
+            }
+        }
+        let subcommands = (info.subcommands ?? []).filter { $0.commandName != "help" }.map {
+            command($0, path: path + [$0.commandName])
+        }
+        return Command(path: path, options: options, subcommands: subcommands, isShown: info.shouldDisplay ?? true)
+    }
+
+    /// The part of ArgumentParser's `ToolInfoV0` JSON that is read.
+    private struct ToolInfo: Decodable {
+        struct CommandInfo: Decodable {
+            var commandName: String
+            var shouldDisplay: Bool?
+            var subcommands: [CommandInfo]?
+            var arguments: [ArgumentInfo]?
+        }
+
+        struct ArgumentInfo: Decodable {
+            struct Name: Decodable {
+                var kind: String
+                var name: String
+            }
+
+            var kind: String
+            var isRepeating: Bool
+            var names: [Name]?
+        }
+
+        var command: CommandInfo
     }
 }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 
-/// `june-relay`: streams RudderStack events from Kafka into June. Subcommands follow spec §7.
+/// `june-relay`: streams RudderStack events from Kafka into June. The commands and their options are listed
+/// in README ("Commands and flags").
 @main
 struct JuneRelayCommand: AsyncParsableCommand {
     static let version = "0.1.0"
@@ -10,13 +11,14 @@ struct JuneRelayCommand: AsyncParsableCommand {
         commandName: "june-relay",
         abstract: "Stream RudderStack events from Kafka into June, in order per user, with a dead-letter topic.",
         discussion: """
-            Every flag --some-flag can also be set with the environment variable JUNE_RELAY_SOME_FLAG.
+            Every option --some-option of every command can also be set with the environment variable \
+            JUNE_RELAY_SOME_OPTION (an option on the command line wins; `june-relay environment` lists them). \
             The June write key comes from JUNE_WRITE_KEY or --write-key-file, never from a plain flag.
             """,
         version: version,
         subcommands: [
             RunCommand.self, TransformCommand.self, DevBrokerCommand.self, JuneStubCommand.self,
-            DemoCommand.self, OffsetsCommand.self, DLQCommand.self, DevProduceCommand.self,
+            DemoCommand.self, OffsetsCommand.self, DLQCommand.self, DevProduceCommand.self, EnvironmentCommand.self,
         ]
     )
 

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import JuneStub
-import Kafka
 import Logging
+import ServiceLifecycle
 
 /// `june-relay june-stub`: a local stand-in for June's API (per-event endpoints and `/sdk/batch`) with
 /// latency and fault injection.
@@ -44,7 +44,15 @@ struct JuneStubCommand: AsyncParsableCommand {
         let stub = JuneStub(configuration: configuration, logger: logger)
         try await stub.start()
         Console.printLine("http://127.0.0.1:\(stub.port)")
-        _ = await DevBroker.waitForTerminationSignal()
-        try await stub.shutdown()
+        try await ServeUntilTerminated.run([JuneStubService(stub: stub)], logger: logger)
+    }
+}
+
+/// The stub in a service group: its HTTP server stops on graceful shutdown (``MiniHTTPServer`` is a `Service`).
+private struct JuneStubService: Service {
+    let stub: JuneStub
+
+    func run() async throws {
+        try await stub.run()
     }
 }

@@ -4,7 +4,7 @@ import Kafka
 import Logging
 import RelayOperations
 
-/// `june-relay offsets show|reset` (spec §7).
+/// `june-relay offsets show|reset`: read and move a consumer group's committed offsets (docs/operations.md).
 struct OffsetsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "offsets",
@@ -76,8 +76,10 @@ struct OffsetsResetCommand: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
-        let given = [toEarliest ? "--to-earliest" : nil, toLatest ? "--to-latest" : nil,
-                     toOffset != nil ? "--to-offset" : nil, toDatetime != nil ? "--to-datetime" : nil].compactMap { $0 }
+        let given = [
+            toEarliest ? "--to-earliest" : nil, toLatest ? "--to-latest" : nil,
+            toOffset != nil ? "--to-offset" : nil, toDatetime != nil ? "--to-datetime" : nil,
+        ].compactMap { $0 }
         guard given.count == 1 else {
             throw ValidationError(
                 given.isEmpty
@@ -120,7 +122,8 @@ struct OffsetsResetCommand: AsyncParsableCommand {
             return
         }
         let after = try await offsets.apply(plan)
-        Console.printLine("committed new offsets for \(plan.changes.count) partition\(plan.changes.count == 1 ? "" : "s") of \(topic) in group \(group):")
+        Console.printLine(
+            "committed new offsets for \(plan.changes.count) partition\(plan.changes.count == 1 ? "" : "s") of \(topic) in group \(group):")
         Console.write(OffsetsReport.render(after))
     }
 }

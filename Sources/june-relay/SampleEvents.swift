@@ -39,7 +39,8 @@ struct SampleEvents {
         }
         let seq = nextSeq[user]
         nextSeq[user] += 1
-        let timestamp = "2026-11-26T12:\(String(format: "%02d", (index / 60_000) % 60)):\(String(format: "%02d", (index / 1000) % 60)).\(String(format: "%03d", index % 1000))Z"
+        let timestamp =
+            "2026-11-26T12:\(String(format: "%02d", (index / 60_000) % 60)):\(String(format: "%02d", (index / 1000) % 60)).\(String(format: "%03d", index % 1000))Z"
         let json: String
         switch seq % 10 {
         case 0:

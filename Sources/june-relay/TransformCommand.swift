@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import JuneTransform
 
-/// `june-relay transform`: stdin one event per line → stdout one result per line, in order (spec §7).
+/// `june-relay transform`: stdin one event per line → stdout one result per line, in order.
 struct TransformCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "transform",

@@ -7,9 +7,9 @@
 import JuneTransform
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A typical RudderStack JS-SDK track event with context (library, ip, userAgent, locale, page,

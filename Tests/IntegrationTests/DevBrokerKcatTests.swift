@@ -1,6 +1,5 @@
 import Foundation
 import Kafka
-import Logging
 import Testing
 
 /// The dev broker (mock cluster) serves clients in OTHER processes: kcat produces 100 records and a
@@ -10,8 +9,7 @@ import Testing
 
     @Test(.enabled(if: kcat != nil), .timeLimit(.minutes(2)))
     func kcatProducesAndConsumesThroughAGroup() async throws {
-        var logger = Logger(label: "dev-broker-kcat")
-        logger.logLevel = .error
+        let logger = KafkaTestClient.logger
         let topic = "t1"
         let broker = try DevBroker.start(brokers: 3, topics: [topic], partitions: 4, logger: logger)
         let bootstrap = broker.bootstrapServers

@@ -3,11 +3,11 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The built `june-relay` binary end to end: a `dev-broker` process, a `june-stub` process and one or
-/// more `run` processes over real sockets (spec §3–§7). Serialized: the scenarios share two cores and
+/// more `run` processes over real sockets. Serialized: the scenarios share two cores and
 /// their timing (latency, outages, rebalances) must not compete.
 @Suite("june-relay end to end", .serialized)
 struct EndToEndTests {
@@ -232,7 +232,9 @@ struct EndToEndTests {
                 consumedDuring == consumedBefore,
                 "relay_records_consumed_total grew from \(consumedBefore) to \(consumedDuring) during the outage"
             )
-            print("outage: detected \(ContinuousClock.now - outageStarted) into the outage window; consumed \(consumedBefore) before and \(consumedDuring) after producing \(events.records.count - firstBatch) more")
+            print(
+                "outage: detected \(ContinuousClock.now - outageStarted) into the outage window; consumed \(consumedBefore) before and \(consumedDuring) after producing \(events.records.count - firstBatch) more"
+            )
             let stillOut = try await metrics.value("relay_june_outage")
             h.check(stillOut == 1, "relay_june_outage \(stillOut.map { "\($0)" } ?? "absent") before the outage ended")
 
@@ -287,8 +289,12 @@ struct EndToEndTests {
                 originalTimestamp: events.timestamp, testStarted: started
             )
             for (id, message) in deadLetters.sorted(by: { $0.key < $1.key }) {
-                h.check(message.header("june-relay.error.http-status") == "400", "\(id): http-status \(message.header("june-relay.error.http-status") ?? "nil")")
-                h.check(message.header("june-relay.error.attempts") == "1", "\(id): attempts \(message.header("june-relay.error.attempts") ?? "nil"), a rejection is not retried")
+                h.check(
+                    message.header("june-relay.error.http-status") == "400",
+                    "\(id): http-status \(message.header("june-relay.error.http-status") ?? "nil")")
+                h.check(
+                    message.header("june-relay.error.attempts") == "1",
+                    "\(id): attempts \(message.header("june-relay.error.attempts") ?? "nil"), a rejection is not retried")
                 let text = message.header("june-relay.error.message") ?? ""
                 h.check(text.contains("400"), "\(id): message \"\(text)\" should give the HTTP status")
             }
@@ -319,7 +325,9 @@ struct EndToEndTests {
                     let id = "fail-\(failing.count)"
                     events.tagLast(id: id)
                     failing.append(
-                        TestEvents.Invalid(id: id, key: record.key, value: record.value, expectedReasons: ["retries-exhausted"], expectedMessage: nil, stage: "delivery")
+                        TestEvents.Invalid(
+                            id: id, key: record.key, value: record.value, expectedReasons: ["retries-exhausted"], expectedMessage: nil,
+                            stage: "delivery")
                     )
                 }
                 events.valid(user: "user-\(index % 40)")
@@ -347,7 +355,9 @@ struct EndToEndTests {
                 originalTimestamp: events.timestamp, testStarted: started
             )
             for (id, message) in deadLetters.sorted(by: { $0.key < $1.key }) {
-                h.check(message.header("june-relay.error.http-status") == "503", "\(id): http-status \(message.header("june-relay.error.http-status") ?? "nil")")
+                h.check(
+                    message.header("june-relay.error.http-status") == "503",
+                    "\(id): http-status \(message.header("june-relay.error.http-status") ?? "nil")")
                 let attempts = message.header("june-relay.error.attempts").flatMap { Int($0) } ?? 0
                 h.check(attempts > 1, "\(id): attempts \(attempts): should have been retried")
                 let text = message.header("june-relay.error.message") ?? ""
@@ -373,11 +383,17 @@ struct EndToEndTests {
     }
 
     static let badStarts: [BadStart] = [
-        BadStart(name: "unknown librdkafka property", arguments: ["--kafka-config", "no.such.property=1"], withWriteKey: true, mustMention: ["no.such.property"]),
+        BadStart(
+            name: "unknown librdkafka property", arguments: ["--kafka-config", "no.such.property=1"], withWriteKey: true,
+            mustMention: ["no.such.property"]),
         BadStart(name: "June URL not a URL", arguments: ["--june-url", "notaurl"], withWriteKey: true, mustMention: ["notaurl"]),
         BadStart(name: "no write key", arguments: [], withWriteKey: false, mustMention: ["JUNE_WRITE_KEY"]),
-        BadStart(name: "missing input topic", arguments: [], withWriteKey: true, topicOverride: "no-such-topic", mustMention: ["no-such-topic", "does not exist"]),
-        BadStart(name: "missing dead-letter topic", arguments: ["--dlq-topic", "no-such-dlq"], withWriteKey: true, mustMention: ["no-such-dlq", "does not exist"]),
+        BadStart(
+            name: "missing input topic", arguments: [], withWriteKey: true, topicOverride: "no-such-topic",
+            mustMention: ["no-such-topic", "does not exist"]),
+        BadStart(
+            name: "missing dead-letter topic", arguments: ["--dlq-topic", "no-such-dlq"], withWriteKey: true,
+            mustMention: ["no-such-dlq", "does not exist"]),
     ]
 
     @Test(.timeLimit(.minutes(3)))
@@ -516,7 +532,9 @@ struct EndToEndTests {
             }
             let committed = try await kafka.committedOffsets(group: group, topic: topic)
             for (partition, high) in end where high > 0 {
-                h.check(committed[partition] == high, "\(partition): kcat's group committed \(committed[partition].map(String.init) ?? "none"), end \(high)")
+                h.check(
+                    committed[partition] == high,
+                    "\(partition): kcat's group committed \(committed[partition].map(String.init) ?? "none"), end \(high)")
             }
         }
     }

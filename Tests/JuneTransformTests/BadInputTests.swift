@@ -73,7 +73,8 @@ import Testing
 
     @Test func overMaxEventBytesIsRejected() {
         let small = JuneTransformer(maxEventBytes: 100)
-        let input = Array(#"{"type":"track","event":"E","userId":"u","timestamp":"T","properties":{"s":"\#(String(repeating: "x", count: 200))"}}"#.utf8)
+        let input = Array(
+            #"{"type":"track","event":"E","userId":"u","timestamp":"T","properties":{"s":"\#(String(repeating: "x", count: 200))"}}"#.utf8)
         guard case .failure(let error) = small.transform(input) else {
             Issue.record("expected failure")
             return

@@ -2,8 +2,13 @@ import Foundation
 import JuneTransform
 import Testing
 
-/// The RudderStack June processor vectors from `../shared/conformance/rudderstack-june/`, read at test time.
-@Suite struct ConformanceVectorTests {
+/// The RudderStack June processor vectors from `../shared/conformance/rudderstack-june/` (or
+/// `$JUNE_RELAY_SHARED_DIR/conformance/rudderstack-june/`), read at test time.
+///
+/// The vectors are not part of this repository: a clone on its own has no `../shared`, so the suite is
+/// skipped (reported as skipped, with where to put them) instead of failing; when they are there it runs.
+@Suite(.enabled(if: TestSupport.vectorsAreAvailable, TestSupport.vectorsMissingComment))
+struct ConformanceVectorTests {
     @Test func allElevenVectorsAreFound() {
         #expect(TestSupport.vectorFileNames.count == 11, "looked in \(TestSupport.vectorsDirectory.path)")
     }

@@ -3,7 +3,8 @@ import Testing
 
 @Suite struct JSONFieldReaderTests {
     private let body = Array(
-        #"{"userId":"u\u00e9","seq":9007199254740993,"properties":{"seq":42,"f":1.5,"ok":true,"nested":{"x":null}},"list":[1,"a"],"userId":"last"}"#.utf8
+        #"{"userId":"u\u00e9","seq":9007199254740993,"properties":{"seq":42,"f":1.5,"ok":true,"nested":{"x":null}},"list":[1,"a"],"userId":"last"}"#
+            .utf8
     )
 
     @Test func readsTopLevelFields() throws {

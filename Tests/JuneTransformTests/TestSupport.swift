@@ -20,6 +20,23 @@ enum TestSupport {
             .appendingPathComponent("shared/conformance/rudderstack-june")
     }()
 
+    /// Whether the vectors directory exists (it is provided beside the repository, not in it).
+    static var vectorsAreAvailable: Bool {
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: vectorsDirectory.path, isDirectory: &isDirectory) && isDirectory.boolValue
+    }
+
+    /// Why the vector tests are skipped, and how to run them.
+    static var vectorsMissingComment: Comment {
+        Comment(
+            rawValue: """
+                RudderStack conformance vectors not found at \(vectorsDirectory.path): put the \
+                conformance/rudderstack-june folder of the shared test data in ../shared beside the repository, \
+                or set JUNE_RELAY_SHARED_DIR to the folder that holds conformance/rudderstack-june
+                """
+        )
+    }
+
     static var vectorFileNames: [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: vectorsDirectory.path)) ?? []
         return names.filter { $0.hasSuffix(".json") }.sorted()

@@ -8,7 +8,10 @@ import Testing
         let line = TransformLineRenderer(writeKey: "june1").render(result)
         let text = TestSupport.text(line)
         #expect(!text.contains("\n"))
-        #expect(text.hasPrefix(#"{"request":{"method":"POST","url":"https://api.june.so/api/track","headers":{"Authorization":"Basic june1","Content-Type":"application/json"},"body":{"#))
+        #expect(
+            text.hasPrefix(
+                #"{"request":{"method":"POST","url":"https://api.june.so/api/track","headers":{"Authorization":"Basic june1","Content-Type":"application/json"},"body":{"#
+            ))
         #expect(text.contains(#""n":9007199254740993"#))
         let parsed = try TestSupport.parseObject(line)
         let request = try #require(parsed["request"] as? [String: Any])

@@ -2,7 +2,7 @@ import Foundation
 import JuneTransform
 import Testing
 
-/// §2 rules that no conformance vector covers: type, userId chain, timestamp, context.
+/// Transform rules that no conformance vector covers: type, userId chain, timestamp, context.
 @Suite struct TransformRuleTests {
     private let ts = #""originalTimestamp":"2022-01-20T13:39:21.032Z""#
 

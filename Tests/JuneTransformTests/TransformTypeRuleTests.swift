@@ -2,7 +2,7 @@ import Foundation
 import JuneTransform
 import Testing
 
-/// §2 per-type rules (identify, track, group, page) and the required-field order.
+/// The per-type transform rules (identify, track, group, page) and the required-field order.
 @Suite struct TransformTypeRuleTests {
     private let ts = #""originalTimestamp":"2022-01-20T13:39:21.032Z""#
 

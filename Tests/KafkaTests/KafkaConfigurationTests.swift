@@ -1,13 +1,14 @@
 import Kafka
 import Logging
 import Testing
+import TestSupport
 
 @Suite struct KafkaConfigurationTests {
     @Test func unknownPropertyIsRejectedByName() throws {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: "127.0.0.1:1", groupID: "g")
         configuration.additionalProperties = ["no.such.property": "1"]
         let error = #expect(throws: KafkaError.self) {
-            _ = try KafkaConsumer(configuration: configuration, logger: KafkaTestSupport.logger)
+            _ = try KafkaConsumer(configuration: configuration, logger: KafkaTestClient.logger)
         }
         #expect(error?.code == KafkaError.Code.invalidArgument)
         #expect(error?.message.contains("no.such.property") == true, "\(String(describing: error))")
@@ -17,12 +18,12 @@ import Testing
         var configuration = KafkaProducerConfiguration(bootstrapServers: "127.0.0.1:1")
         configuration.additionalProperties = ["linger.ms": "secret-ish"]
         let error = #expect(throws: KafkaError.self) {
-            _ = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
+            _ = try KafkaProducer(configuration: configuration, logger: KafkaTestClient.logger)
         }
         #expect(error?.message.contains("linger.ms") == true)
 
         let adminError = #expect(throws: KafkaError.self) {
-            _ = try KafkaAdmin(bootstrapServers: "127.0.0.1:1", additionalProperties: ["bogus.key": "x"], logger: KafkaTestSupport.logger)
+            _ = try KafkaAdmin(bootstrapServers: "127.0.0.1:1", additionalProperties: ["bogus.key": "x"], logger: KafkaTestClient.logger)
         }
         #expect(adminError?.message.contains("bogus.key") == true)
     }

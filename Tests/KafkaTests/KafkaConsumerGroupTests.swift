@@ -1,19 +1,20 @@
 import Kafka
 import Testing
+import TestSupport
 
 @Suite struct KafkaConsumerGroupTests {
     @Test func twoMembersSplitThePartitions() async throws {
-        let cluster = try KafkaMockCluster(brokers: 3, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("split")
+        let cluster = try KafkaMockCluster(brokers: 3, logger: KafkaTestClient.logger)
+        let topic = uniqueName("split")
         try cluster.createTopic(topic, partitions: 4)
-        let group = KafkaTestSupport.uniqueName("g")
-        let first = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group), logger: KafkaTestSupport.logger)
-        let second = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group), logger: KafkaTestSupport.logger)
+        let group = uniqueName("g")
+        let first = try KafkaConsumer(configuration: cluster.testClient.consumerConfiguration(group: group), logger: KafkaTestClient.logger)
+        let second = try KafkaConsumer(configuration: cluster.testClient.consumerConfiguration(group: group), logger: KafkaTestClient.logger)
         try first.subscribe(topics: [topic])
         try second.subscribe(topics: [topic])
 
         let all = Set((0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) })
-        let split = try await KafkaTestSupport.poll([first, second]) {
+        let split = try await KafkaTestClient.poll([first, second]) {
             let a = Set(try first.assignment())
             let b = Set(try second.assignment())
             return !a.isEmpty && !b.isEmpty && a.isDisjoint(with: b) && a.union(b) == all
@@ -27,40 +28,40 @@ import Testing
     }
 
     @Test func newMemberResumesFromTheCommittedOffset() async throws {
-        let (cluster, tp) = try await KafkaTestSupport.clusterWithRecords("commit", count: 10)
+        let (cluster, tp) = try await KafkaFixture.clusterWithRecords("commit", count: 10)
         let topic = tp.topic
-        let group = KafkaTestSupport.uniqueName("g")
+        let group = uniqueName("g")
 
-        let first = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group), logger: KafkaTestSupport.logger)
+        let first = try KafkaConsumer(configuration: cluster.testClient.consumerConfiguration(group: group), logger: KafkaTestClient.logger)
         try first.subscribe(topics: [topic])
-        let read = try await KafkaTestSupport.poll(first, count: 10)
+        let read = try await KafkaTestClient.poll(first, count: 10)
         #expect(read.count == 10)
         try await first.commit([tp: 6])  // records 0...5 done
         #expect(try await first.committed([tp], timeout: .seconds(5)) == [tp: 6])
         try await first.close()
         await #expect(throws: KafkaError.self) { _ = try await first.poll(maxMessages: 1, timeout: .zero) }
 
-        let second = try KafkaConsumer(configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group), logger: KafkaTestSupport.logger)
+        let second = try KafkaConsumer(configuration: cluster.testClient.consumerConfiguration(group: group), logger: KafkaTestClient.logger)
         try second.subscribe(topics: [topic])
-        let resumed = try await KafkaTestSupport.poll(second, count: 4)
+        let resumed = try await KafkaTestClient.poll(second, count: 4)
         #expect(resumed.map(\.offset) == [6, 7, 8, 9])
         try await second.close()
 
-        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestSupport.logger)
+        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestClient.logger)
         #expect(try await admin.committedOffsets(group: group, partitions: [tp], timeout: .seconds(5)) == [tp: 6])
-        let unknownGroup = KafkaTestSupport.uniqueName("none")
+        let unknownGroup = uniqueName("none")
         #expect(try await admin.committedOffsets(group: unknownGroup, partitions: [tp], timeout: .seconds(5)).isEmpty)
     }
 
     @Test func commitToAnUnreachableCoordinatorTimesOutThenSucceedsOnceBack() async throws {
-        let (cluster, tp) = try await KafkaTestSupport.clusterWithRecords("down", count: 3)
+        let (cluster, tp) = try await KafkaFixture.clusterWithRecords("down", count: 3)
         let topic = tp.topic
         let consumer = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g")),
-            logger: KafkaTestSupport.logger
+            configuration: cluster.testClient.consumerConfiguration(group: uniqueName("g")),
+            logger: KafkaTestClient.logger
         )
         try consumer.subscribe(topics: [topic])
-        #expect(try await KafkaTestSupport.poll(consumer, count: 3).count == 3)
+        #expect(try await KafkaTestClient.poll(consumer, count: 3).count == 3)
 
         // librdkafka's own synchronous commit would wait here forever.
         try cluster.setBrokerDown(1)
@@ -86,13 +87,13 @@ import Testing
     }
 
     @Test func pausedPartitionYieldsNothingUntilResumed() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("pause")
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
+        let topic = uniqueName("pause")
         try cluster.createTopic(topic, partitions: 2)
-        let producer = try KafkaTestSupport.producer(cluster)
+        let producer = try cluster.testClient.producer()
         for partition in Int32(0)...1 {
             for index in 0..<5 {
-                _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: KafkaTestSupport.bytes("\(index)")))
+                _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: bytes("\(index)")))
             }
         }
         await producer.close()
@@ -102,19 +103,19 @@ import Testing
         // Paused inside the assign callback, before anything of p1 can be fetched.
         let handler = RecordingRebalanceHandler(pauseOnAssign: [p1])
         let consumer = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g")),
-            logger: KafkaTestSupport.logger,
+            configuration: cluster.testClient.consumerConfiguration(group: uniqueName("g")),
+            logger: KafkaTestClient.logger,
             rebalanceHandler: handler
         )
         try consumer.subscribe(topics: [topic])
-        var messages = try await KafkaTestSupport.poll(consumer, count: 5)
+        var messages = try await KafkaTestClient.poll(consumer, count: 5)
         // Give p1 a chance to show up if pause did not work.
-        messages += try await KafkaTestSupport.poll(consumer, count: 1, within: .seconds(2))
+        messages += try await KafkaTestClient.poll(consumer, count: 1, within: .seconds(2))
         #expect(messages.count == 5)
         #expect(messages.allSatisfy { $0.topicPartition == p0 })
 
         try consumer.resume([p1])
-        let resumed = try await KafkaTestSupport.poll(consumer, count: 5)
+        let resumed = try await KafkaTestClient.poll(consumer, count: 5)
         #expect(resumed.count == 5)
         #expect(resumed.allSatisfy { $0.topicPartition == p1 })
         #expect(resumed.map(\.offset) == [0, 1, 2, 3, 4])
@@ -122,12 +123,12 @@ import Testing
     }
 
     @Test func rebalanceHandlerSeesCooperativeAssignAndRevoke() async throws {
-        let cluster = try KafkaMockCluster(brokers: 3, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("rebalance")
+        let cluster = try KafkaMockCluster(brokers: 3, logger: KafkaTestClient.logger)
+        let topic = uniqueName("rebalance")
         try cluster.createTopic(topic, partitions: 4)
-        let group = KafkaTestSupport.uniqueName("g")
+        let group = uniqueName("g")
         let all = (0..<4).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
-        let producer = try KafkaTestSupport.producer(cluster)
+        let producer = try cluster.testClient.producer()
         for partition in Int32(0)..<4 {
             for _ in 0..<3 { _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: [1])) }
         }
@@ -136,21 +137,21 @@ import Testing
         let firstHandler = RecordingRebalanceHandler(commitOnRevoke: 1)
         let secondHandler = RecordingRebalanceHandler(commitOnRevoke: 2)
         let first = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group),
-            logger: KafkaTestSupport.logger,
+            configuration: cluster.testClient.consumerConfiguration(group: group),
+            logger: KafkaTestClient.logger,
             rebalanceHandler: firstHandler
         )
         try first.subscribe(topics: [topic])
-        #expect(try await KafkaTestSupport.poll([first]) { try first.assignment() == all })
+        #expect(try await KafkaTestClient.poll([first]) { try first.assignment() == all })
         #expect(firstHandler.events == [.assigned(all)])
 
         let second = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: group),
-            logger: KafkaTestSupport.logger,
+            configuration: cluster.testClient.consumerConfiguration(group: group),
+            logger: KafkaTestClient.logger,
             rebalanceHandler: secondHandler
         )
         try second.subscribe(topics: [topic])
-        let rebalanced = try await KafkaTestSupport.poll([first, second]) {
+        let rebalanced = try await KafkaTestClient.poll([first, second]) {
             let secondHas = try second.assignment()
             let firstHas = try first.assignment()
             return !secondHas.isEmpty && firstHas.count < 4
@@ -165,30 +166,30 @@ import Testing
         let secondAssigned = try second.assignment()
         try await second.close()
         #expect(secondHandler.events.last == .revoked(secondAssigned))
-        #expect(try await KafkaTestSupport.poll([first]) { try first.assignment() == all })
+        #expect(try await KafkaTestClient.poll([first]) { try first.assignment() == all })
         try await first.close()
         #expect(firstHandler.events.last == .revoked(all))
         #expect(firstHandler.errors.isEmpty, "\(firstHandler.errors)")
         #expect(secondHandler.errors.isEmpty, "\(secondHandler.errors)")
         // The first member committed last (on close), for every partition.
-        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestSupport.logger)
+        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestClient.logger)
         let committed = try await admin.committedOffsets(group: group, partitions: all, timeout: .seconds(5))
         #expect(committed == Dictionary(uniqueKeysWithValues: all.map { ($0, Int64(1)) }))
     }
 
     @Test func rebalanceHandlerSeesEagerAssignAndRevoke() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("eager")
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
+        let topic = uniqueName("eager")
         try cluster.createTopic(topic, partitions: 2)
         let all = (0..<2).map { KafkaTopicPartition(topic: topic, partition: Int32($0)) }
         let handler = RecordingRebalanceHandler(commitOnRevoke: 0)
         let consumer = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g"), strategy: "range"),
-            logger: KafkaTestSupport.logger,
+            configuration: cluster.testClient.consumerConfiguration(group: uniqueName("g"), strategy: "range"),
+            logger: KafkaTestClient.logger,
             rebalanceHandler: handler
         )
         try consumer.subscribe(topics: [topic])
-        #expect(try await KafkaTestSupport.poll([consumer]) { try consumer.assignment() == all })
+        #expect(try await KafkaTestClient.poll([consumer]) { try consumer.assignment() == all })
         try await consumer.close()
         #expect(handler.events == [.assigned(all), .revoked(all)])
         #expect(handler.errors.isEmpty, "\(handler.errors)")

@@ -1,12 +1,12 @@
 import Kafka
 import Testing
+import TestSupport
 
 @Suite struct KafkaProducerTests {
     @Test func brokerRejectionSurfacesAsTypedError() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("reject")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaTestSupport.producer(cluster)
+        let topic = uniqueName("reject")
+        let kafka = try KafkaFixture(topics: [topic: 1])
+        let (cluster, producer) = (kafka.cluster, kafka.producer)
         // Warm up (metadata, producer id) so the injected error hits the Produce request.
         _ = try await producer.send(KafkaProducerRecord(topic: topic, value: [1]))
 
@@ -21,7 +21,7 @@ import Testing
 
         // An authorization failure marks the topic failed in librdkafka: later sends to it fail at once,
         // still as a typed error.
-        let forbidden = KafkaTestSupport.uniqueName("forbidden")
+        let forbidden = uniqueName("forbidden")
         try cluster.createTopic(forbidden, partitions: 1)
         _ = try await producer.send(KafkaProducerRecord(topic: forbidden, value: [1]))
         cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.produce, errors: [KafkaError.Code.topicAuthorizationFailed])
@@ -40,15 +40,17 @@ import Testing
     }
 
     @Test func manyConcurrentSendsAllGetReports() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("many")
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
+        let topic = uniqueName("many")
         try cluster.createTopic(topic, partitions: 3)
         var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
         configuration.additionalProperties = ["queue.buffering.max.messages": "50"]  // forces queue-full retries
-        let producer = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger)
+        let producer = try KafkaProducer(configuration: configuration, logger: KafkaTestClient.logger)
         let offsets = try await withThrowingTaskGroup(of: KafkaDeliveryReport.self) { group in
             for index in 0..<500 {
-                group.addTask { try await producer.send(KafkaProducerRecord(topic: topic, key: Array("k\(index % 7)".utf8), value: [UInt8(index % 256)])) }
+                group.addTask {
+                    try await producer.send(KafkaProducerRecord(topic: topic, key: Array("k\(index % 7)".utf8), value: [UInt8(index % 256)]))
+                }
             }
             return try await group.reduce(into: [KafkaDeliveryReport]()) { $0.append($1) }
         }

@@ -1,13 +1,12 @@
 import Kafka
 import Testing
+import TestSupport
 
 @Suite struct KafkaRoundTripTests {
     @Test func producedRecordsComeBackWithHeadersTombstonesAndNilKeys() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestSupport.logger)
-        let topic = KafkaTestSupport.uniqueName("roundtrip")
-        try cluster.createTopic(topic, partitions: 1)
-        let producer = try KafkaTestSupport.producer(cluster)
-        let bytes = KafkaTestSupport.bytes
+        let topic = uniqueName("roundtrip")
+        let kafka = try KafkaFixture(topics: [topic: 1])
+        let (cluster, producer) = (kafka.cluster, kafka.producer)
 
         let records = [
             KafkaProducerRecord(
@@ -27,18 +26,19 @@ import Testing
         await producer.close()
 
         let consumer = try KafkaConsumer(
-            configuration: KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("g")),
-            logger: KafkaTestSupport.logger
+            configuration: cluster.testClient.consumerConfiguration(group: uniqueName("g")),
+            logger: KafkaTestClient.logger
         )
         try consumer.subscribe(topics: [topic])
-        let messages = try await KafkaTestSupport.poll(consumer, count: 4)
+        let messages = try await KafkaTestClient.poll(consumer, count: 4)
         try await consumer.close()
 
         try #require(messages.count == 4)
         #expect(messages.map(\.offset) == [0, 1, 2, 3])
         #expect(messages[0].key == bytes("user-1"))
         #expect(messages[0].value == bytes("{\"a\":1}"))
-        #expect(messages[0].headers == [KafkaHeader(key: "h1", string: "v1"), KafkaHeader(key: "null", value: nil), KafkaHeader(key: "empty", value: [])])
+        #expect(
+            messages[0].headers == [KafkaHeader(key: "h1", string: "v1"), KafkaHeader(key: "null", value: nil), KafkaHeader(key: "empty", value: [])])
         #expect(messages[1].key == nil)
         #expect(messages[1].value == bytes("no key"))
         #expect(messages[1].headers.isEmpty)

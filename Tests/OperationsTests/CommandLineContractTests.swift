@@ -2,21 +2,51 @@ import Foundation
 import Testing
 import Yams
 
-/// The command line as the built binary accepts it (from `june-relay <subcommand> --help`) and the
-/// environment table of `Sources/june-relay/EnvironmentOptions.swift`.
+/// The command line as the built binary accepts it: its commands and options as `--help` shows them,
+/// and the `JUNE_RELAY_*` variables as `june-relay environment` applies them.
 enum CommandLineContract {
-    /// The subcommand paths whose flags are checked.
-    static let subcommands: [[String]] = [
-        ["run"], ["june-stub"], ["dev-broker"], ["dev-produce"], ["offsets", "show"], ["offsets", "reset"], ["dlq", "redrive"],
-    ]
+    /// Every command path `--help` lists, found by following each SUBCOMMANDS section (`offsets` →
+    /// `offsets show`, `offsets reset`); groups themselves are not included.
+    static func commands() async throws -> [[String]] {
+        var result: [[String]] = []
+        var pending: [[String]] = [[]]
+        while let path = pending.popLast() {
+            let names = try await subcommands(of: path)
+            if names.isEmpty, !path.isEmpty {
+                result.append(path)
+            } else {
+                pending += names.map { path + [$0] }
+            }
+        }
+        return result.sorted { $0.joined(separator: " ") < $1.joined(separator: " ") }
+    }
 
-    /// `--flag` names (without dashes) in the OPTIONS of `june-relay <path> --help`, minus help/version.
-    static func flags(of path: [String]) async throws -> Set<String> {
+    static func help(_ path: [String]) async throws -> String {
         let binary = try RepositoryFiles.requireBinary()
         let result = try await ChildProcess.run(binary, path + ["--help"], timeout: .seconds(30))
         try #require(result.status == 0, "june-relay \(path.joined(separator: " ")) --help failed: \(result.stderr)")
+        return result.stdout
+    }
+
+    /// The names in the SUBCOMMANDS section of `june-relay <path> --help` (without `help`).
+    static func subcommands(of path: [String]) async throws -> [String] {
+        let lines = try await help(path).split(separator: "\n", omittingEmptySubsequences: false)
+        guard let header = lines.firstIndex(where: { $0.hasPrefix("SUBCOMMANDS:") }) else { return [] }
+        var names: [String] = []
+        for line in lines[(header + 1)...] {
+            if line.trimmingCharacters(in: .whitespaces).isEmpty { break }
+            // "  name   abstract" (continuation lines are indented further).
+            guard line.hasPrefix("  "), !line.hasPrefix("   ") else { continue }
+            let name = String(line.dropFirst(2).prefix { $0 != " " })
+            if name != "help" { names.append(name) }
+        }
+        return names
+    }
+
+    /// `--flag` names (without dashes) in the OPTIONS of `june-relay <path> --help`, minus help/version.
+    static func flags(of path: [String]) async throws -> Set<String> {
         var flags: Set<String> = []
-        for line in result.stdout.split(separator: "\n") {
+        for line in try await help(path).split(separator: "\n") {
             let trimmed = line.drop { $0 == " " }
             guard line.hasPrefix("  "), trimmed.hasPrefix("-") else { continue }
             for word in trimmed.split(separator: " ").prefix(2) where word.hasPrefix("--") {
@@ -37,63 +67,109 @@ enum CommandLineContract {
         return text.matches(of: regex).map { String(text[$0.range]) }
     }
 
-    /// `EnvironmentOptions.options` read from its source: subcommand path → option names.
+    /// `june-relay environment` (every command's variables): command path → option names (without dashes).
+    /// Each option's variable is ``variableName(_:)`` of its name.
     static func environmentTable() throws -> [[String]: [String]] {
-        let source = try RepositoryFiles.text("Sources/june-relay/EnvironmentOptions.swift")
-        let names = try! Regex(#"\(\"([a-z0-9-]+)\",\s*\."#)
-        func namesInBracket(startingAt start: String.Index) -> (names: [String], end: String.Index) {
-            var depth = 0
-            var index = start
-            repeat {
-                if source[index] == "[" { depth += 1 }
-                if source[index] == "]" { depth -= 1 }
-                index = source.index(after: index)
-            } while depth > 0 && index < source.endIndex
-            let block = source[start..<index]
-            return (block.matches(of: names).map { String(block[$0.range].dropFirst(2).prefix { $0 != "\"" }) }, index)
-        }
-        var constants: [String: [String]] = [:]
-        let constantRegex = try! Regex(#"static let ([a-zA-Z]+): \[\(name: String, kind: Kind\)\] = "#)
-        for match in source.matches(of: constantRegex) {
-            let name = String(source[match.range].split(separator: " ")[2].dropLast())
-            constants[name] = namesInBracket(startingAt: match.range.upperBound).names
-        }
+        let binary = try RepositoryFiles.requireBinary()
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = ["environment"]
+        process.environment = ChildProcess.childEnvironment()
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        try #require(process.terminationStatus == 0, "june-relay environment exited \(process.terminationStatus)")
         var table: [[String]: [String]] = [:]
-        let keyRegex = try! Regex(#"\n\s+\[((?:\"[a-z-]+\",?\s*)+)\]: "#)
-        for match in source.matches(of: keyRegex) {
-            let keyText = source[match.range]
-            let path = keyText.split(separator: "\"").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
-            var rest = source[match.range.upperBound...]
-            var options: [String] = []
-            while let constant = constants.keys.first(where: { rest.hasPrefix($0 + " + ") }) {
-                options += constants[constant] ?? []
-                rest = rest.dropFirst(constant.count + 3)
+        for line in text.split(separator: "\n") {
+            // "<command path> --<option> <VARIABLE>"
+            let words = line.split(separator: " ").map(String.init)
+            guard words.count >= 3, words[words.count - 2].hasPrefix("--") else {
+                Issue.record("unexpected line from june-relay environment: \(line)")
+                continue
             }
-            options += namesInBracket(startingAt: rest.startIndex).names
-            table[path] = options
+            let option = String(words[words.count - 2].dropFirst(2))
+            #expect(words[words.count - 1] == variableName(option), "\(line)")
+            table[Array(words.dropLast(2)), default: []].append(option)
         }
         return table
     }
+
+    /// Options that have no variable on purpose: the write key is read only from JUNE_WRITE_KEY.
+    static let withoutVariable: Set<String> = ["write-key"]
 }
 
 @Suite(.serialized) struct CommandLineContractTests {
-    @Test func environmentTableMatchesEachSubcommandsFlags() async throws {
+    /// Every option of every command has its variable, and the variable reaches the command: with every
+    /// variable set, `june-relay environment <command>` prints each option with its value (flags alone);
+    /// an option given on the command line is not added again.
+    @Test func everyOptionOfEveryCommandIsSetByItsVariable() async throws {
+        let binary = try RepositoryFiles.requireBinary()
+        let commands = try await CommandLineContract.commands()
+        #expect(commands.contains(["run"]) && commands.contains(["dlq", "redrive"]) && commands.contains(["demo"]), "\(commands)")
         let table = try CommandLineContract.environmentTable()
-        for path in CommandLineContract.subcommands where table[path] != nil {
-            let flags = try await CommandLineContract.flags(of: path)
-            let names = Set(table[path] ?? [])
-            #expect(names.subtracting(flags).sorted() == [], "EnvironmentOptions has options \(path) does not accept")
-            #expect(flags.subtracting(names).sorted() == [], "flags of \(path) without a JUNE_RELAY_* variable")
+        #expect(Set(table.keys).isSubset(of: Set(commands)), "june-relay environment lists \(table.keys.map { $0.joined(separator: " ") }.sorted())")
+        for path in commands {
+            let flags = try await CommandLineContract.flags(of: path).subtracting(CommandLineContract.withoutVariable)
+            let options = table[path] ?? []
+            #expect(Set(options) == flags, "\(path): variables for \(options.sorted()), flags \(flags.sorted())")
+            let variables = Dictionary(uniqueKeysWithValues: options.map { ($0, CommandLineContract.variableName($0)) })
+
+            // Every variable set at once: flags to "true", the others to a value naming the option.
+            var environment: [String: String] = [:]
+            let help = try await CommandLineContract.help(path)
+            let isFlag = { (option: String) in !help.contains("--\(option) <") }
+            for (option, variable) in variables {
+                environment[variable] = isFlag(option) ? "true" : "value-of-\(option)"
+            }
+            let given = variables.keys.sorted().first { !isFlag($0) }
+            var commandLine = path
+            if let given { commandLine += ["--\(given)", "from-command-line"] }
+            let result = try await ChildProcess.run(binary, ["environment"] + commandLine, environment: environment, timeout: .seconds(30))
+            #expect(result.status == 0, "\(result.stderr)")
+            let arguments = result.stdout.split(separator: "\n").map(String.init)
+            for option in variables.keys.sorted() {
+                let positions = arguments.indices.filter { arguments[$0] == "--\(option)" }
+                if option == given {
+                    #expect(positions.count == 1, "\(path) --\(option) given on the command line and added again: \(arguments)")
+                } else if isFlag(option) {
+                    #expect(positions.count == 1, "\(path) --\(option) not set by its variable: \(arguments)")
+                } else {
+                    let values = positions.compactMap { $0 + 1 < arguments.count ? arguments[$0 + 1] : nil }
+                    #expect(values == ["value-of-\(option)"], "\(path) --\(option) not set by its variable: \(arguments)")
+                }
+            }
         }
-        #expect(table[["run"]]?.contains("brokers") == true)
-        #expect(table[["dlq", "redrive"]]?.contains("from") == true)
+    }
+
+    /// A repeatable option takes several values from one variable; the write key never comes from one.
+    @Test func repeatedValuesAndTheWriteKey() async throws {
+        let binary = try RepositoryFiles.requireBinary()
+        let environment = [
+            "JUNE_RELAY_TOPIC": "a, b;c", "JUNE_RELAY_KAFKA_CONFIG": "x=1,2;y=3", "JUNE_RELAY_WRITE_KEY": "secret",
+        ]
+        let run = try await ChildProcess.run(binary, ["environment", "run"], environment: environment, timeout: .seconds(30))
+        let arguments = run.stdout.split(separator: "\n").map(String.init)
+        func values(_ option: String) -> [String] {
+            arguments.indices.filter { arguments[$0] == option && $0 + 1 < arguments.count }.map { arguments[$0 + 1] }
+        }
+        #expect(arguments.first == "run")
+        #expect(values("--topic") == ["a", "b", "c"], "\(arguments)")
+        #expect(values("--kafka-config") == ["x=1,2", "y=3"], "\(arguments)")
+        #expect(!run.stdout.contains("secret"), "\(arguments)")
+        let transform = try await ChildProcess.run(binary, ["environment", "transform"], environment: environment, timeout: .seconds(30))
+        #expect(!transform.stdout.contains("secret"), "\(transform.stdout)")
     }
 
     @Test func specFlagsExist() async throws {
-        // Spec §7 names (a contract).
+        // The names README documents for these commands (a contract with operators' scripts).
         let expected: [[String]: Set<String>] = [
-            ["run"]: ["brokers", "topic", "group", "dlq-topic", "june-url", "max-in-flight", "drain-timeout", "kafka-config",
-                      "metrics-port", "log-level", "log-format", "write-key-file"],
+            ["run"]: [
+                "brokers", "topic", "group", "dlq-topic", "june-url", "max-in-flight", "drain-timeout", "kafka-config",
+                "metrics-port", "log-level", "log-format", "write-key-file",
+            ],
             ["offsets", "show"]: ["brokers", "group", "topic"],
             ["offsets", "reset"]: ["brokers", "group", "topic", "partition", "to-earliest", "to-latest", "to-offset", "to-datetime", "dry-run"],
             ["dlq", "redrive"]: ["brokers", "from", "to", "limit"],
@@ -106,13 +182,14 @@ enum CommandLineContract {
     }
 
     /// Usage errors are found before any connection (exit code 64, EX_USAGE) with a message that says why.
-    @Test(arguments: [
-        (["offsets", "reset", "--group", "g", "--topic", "t"], "choose where to move the offsets"),
-        (["offsets", "reset", "--group", "g", "--topic", "t", "--to-earliest", "--to-offset", "3"], "choose only one of"),
-        (["offsets", "reset", "--group", "g", "--topic", "t", "--to-datetime", "last tuesday"], "is not an ISO 8601 date-time"),
-        (["dlq", "redrive", "--from", "events.dlq", "--to", "events.dlq"], "must name different topics"),
-        (["dlq", "redrive", "--from", "events.dlq", "--to", "events", "--limit=-1"], "--limit must not be negative"),
-    ] as [([String], String)])
+    @Test(
+        arguments: [
+            (["offsets", "reset", "--group", "g", "--topic", "t"], "choose where to move the offsets"),
+            (["offsets", "reset", "--group", "g", "--topic", "t", "--to-earliest", "--to-offset", "3"], "choose only one of"),
+            (["offsets", "reset", "--group", "g", "--topic", "t", "--to-datetime", "last tuesday"], "is not an ISO 8601 date-time"),
+            (["dlq", "redrive", "--from", "events.dlq", "--to", "events.dlq"], "must name different topics"),
+            (["dlq", "redrive", "--from", "events.dlq", "--to", "events", "--limit=-1"], "--limit must not be negative"),
+        ] as [([String], String)])
     func usageErrorsExitWith64(arguments: [String], message: String) async throws {
         let binary = try RepositoryFiles.requireBinary()
         let result = try await ChildProcess.run(binary, arguments + ["--brokers", "127.0.0.1:1"], timeout: .seconds(30))
@@ -146,11 +223,12 @@ enum CommandLineContract {
     }
 
     @Test func packagingUsesOnlyAcceptedFlags() async throws {
+        let commands = try await CommandLineContract.commands()
         let invocations = try Self.invocations()
         #expect(invocations.count >= 5)
         for (location, arguments) in invocations {
             let path = Array(arguments.prefix { !$0.hasPrefix("-") }.prefix(2))
-            let command = CommandLineContract.subcommands.first { path.starts(with: $0) }
+            let command = commands.first { path.starts(with: $0) }
             let subcommand = try #require(command, "\(location): unknown subcommand \(path)")
             let flags = try await CommandLineContract.flags(of: subcommand)
             for argument in arguments where argument.hasPrefix("--") {

@@ -2,17 +2,19 @@ import RelayOperations
 import Testing
 
 @Suite struct OffsetResetPlanTests {
-    let snapshot = GroupOffsetsSnapshot(group: "g", topic: "events", partitions: [
-        PartitionOffsets(partition: 1, committed: nil, low: 0, high: 7),
-        PartitionOffsets(partition: 0, committed: 8, low: 2, high: 10),
-    ])
+    let snapshot = GroupOffsetsSnapshot(
+        group: "g", topic: "events",
+        partitions: [
+            GroupPartitionOffsets(partition: 1, committed: nil, low: 0, high: 7),
+            GroupPartitionOffsets(partition: 0, committed: 8, low: 2, high: 10),
+        ])
 
     @Test func lagCountsFromCommittedOrLowWatermark() {
         #expect(snapshot.partitions.map(\.partition) == [0, 1])
         #expect(snapshot[0]?.lag == 2)
         #expect(snapshot[1]?.lag == 7)
         #expect(snapshot.totalLag == 9)
-        #expect(PartitionOffsets(partition: 0, committed: 1, low: 5, high: 9).lag == 4)
+        #expect(GroupPartitionOffsets(partition: 0, committed: 1, low: 5, high: 9).lag == 4)
     }
 
     @Test func earliestAndLatestUseWatermarks() throws {
@@ -51,27 +53,30 @@ import Testing
     }
 
     @Test func rendersAlignedTables() throws {
-        #expect(OffsetsReport.render(snapshot) == """
-            group g, topic events
-            PARTITION  COMMITTED  LOW  END  LAG
-            0          8          2    10   2
-            1          -          0    7    7
-            total lag: 9
+        #expect(
+            OffsetsReport.render(snapshot) == """
+                group g, topic events
+                PARTITION  COMMITTED  LOW  END  LAG
+                0          8          2    10   2
+                1          -          0    7    7
+                total lag: 9
 
-            """)
+                """)
         let plan = try OffsetResetPlan.make(snapshot: snapshot, mode: .offset(1))
-        #expect(OffsetsReport.render(plan) == """
-            reset plan for group g, topic events (to-offset 1):
-            PARTITION  CURRENT  NEW  LOW  END  LAG-AFTER  NOTE
-            0          8        2    2    10   8          clamped from 1
-            1          -        1    0    7    6
+        #expect(
+            OffsetsReport.render(plan) == """
+                reset plan for group g, topic events (to-offset 1):
+                PARTITION  CURRENT  NEW  LOW  END  LAG-AFTER  NOTE
+                0          8        2    2    10   8          clamped from 1
+                1          -        1    0    7    6
 
-            """)
+                """)
     }
 
     @Test func redriveSummary() {
         #expect(RedriveReport(moved: 1, remaining: 0).summary(from: "a.dlq", to: "a") == "moved 1 record from a.dlq to a")
-        #expect(RedriveReport(moved: 4, remaining: 6).summary(from: "a.dlq", to: "a")
-            == "moved 4 records from a.dlq to a (6 left; run again to continue)")
+        #expect(
+            RedriveReport(moved: 4, remaining: 6).summary(from: "a.dlq", to: "a")
+                == "moved 4 records from a.dlq to a (6 left; run again to continue)")
     }
 }

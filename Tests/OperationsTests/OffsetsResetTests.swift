@@ -24,7 +24,8 @@ struct OffsetsResetTests {
     }
 
     func tool() throws -> ConsumerGroupOffsets {
-        ConsumerGroupOffsets(admin: try kafka.admin(), timeout: .seconds(20), logger: kafka.logger)
+        ConsumerGroupOffsets(
+            admin: try kafka.admin(additionalProperties: ConsumerGroupOffsets.toolProperties([:])), timeout: .seconds(20), logger: kafka.logger)
     }
 
     func committed() async throws -> [Int32: Int64?] {
@@ -34,10 +35,11 @@ struct OffsetsResetTests {
 
     @Test func showReportsCommittedWatermarksAndLag() async throws {
         let snapshot = try await tool().snapshot(group: group, topic: Self.topic)
-        #expect(snapshot.partitions == [
-            PartitionOffsets(partition: 0, committed: 10, low: 0, high: 10),
-            PartitionOffsets(partition: 1, committed: 5, low: 0, high: 10),
-        ])
+        #expect(
+            snapshot.partitions == [
+                GroupPartitionOffsets(partition: 0, committed: 10, low: 0, high: 10),
+                GroupPartitionOffsets(partition: 1, committed: 5, low: 0, high: 10),
+            ])
         #expect(snapshot.totalLag == 5)
         let fresh = try await tool().snapshot(group: "never-used", topic: Self.topic)
         #expect(fresh.partitions.map(\.committed) == [nil, nil])

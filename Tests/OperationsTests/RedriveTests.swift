@@ -61,11 +61,12 @@ struct RedriveTests {
             let original = Self.deadLettered(index)
             let record = try #require(byValue[#"{"n":\#(index)}"#])
             #expect(record.key == original.key)
-            #expect(record.headers == [
-                KafkaHeader(key: "traceparent", string: "00-trace-\(index)"),
-                KafkaHeader(key: "source", value: nil),
-                KafkaHeader(key: "source", string: "rudderstack"),
-            ])
+            #expect(
+                record.headers == [
+                    KafkaHeader(key: "traceparent", string: "00-trace-\(index)"),
+                    KafkaHeader(key: "source", value: nil),
+                    KafkaHeader(key: "source", string: "rudderstack"),
+                ])
             #expect(!record.headers.contains { $0.key.hasPrefix("june-relay.") })
             // Back to the partition it was dead-lettered from.
             #expect(record.partition == Int32(3 - index % 3))

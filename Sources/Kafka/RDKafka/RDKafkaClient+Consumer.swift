@@ -2,7 +2,7 @@ import CLibrdKafka
 import Logging
 
 // Consumer-side calls. The blocking ones (`consumerPoll`, `commit`, `committed`, `close`,
-// `queryWatermarks`, `offsetsForTimes`) must be called from a dedicated queue, never the cooperative pool.
+// `queryWatermarks`, `offsetForTimestamp`) must be called from a dedicated queue, never the cooperative pool.
 extension RDKafkaClient {
     func subscribe(topics: [String]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(capacity: topics.count)
@@ -40,7 +40,7 @@ extension RDKafkaClient {
             } else if code == RD_KAFKA_RESP_ERR__PARTITION_EOF {
                 continue
             } else if code == RD_KAFKA_RESP_ERR__FATAL {
-                throw fatalError() ?? KafkaError(rdKafka: code, context: "consume")
+                throw fatalErrorState() ?? KafkaError(rdKafka: code, context: "consume")
             } else {
                 let topic = message.pointee.rkt.map { String(cString: rd_kafka_topic_name($0)) } ?? ""
                 logger.warning(

@@ -29,11 +29,15 @@ extension RDKafkaClient {
         append(RD_KAFKA_VTYPE_MSGFLAGS) { $0.u.i = RD_KAFKA_MSG_F_COPY }
         if let key = record.key {
             let pointer = scratch.bytes(key)
-            append(RD_KAFKA_VTYPE_KEY) { $0.u.mem.ptr = pointer; $0.u.mem.size = key.count }
+            append(RD_KAFKA_VTYPE_KEY) {
+                $0.u.mem.ptr = pointer; $0.u.mem.size = key.count
+            }
         }
         if let value = record.value {
             let pointer = scratch.bytes(value)
-            append(RD_KAFKA_VTYPE_VALUE) { $0.u.mem.ptr = pointer; $0.u.mem.size = value.count }
+            append(RD_KAFKA_VTYPE_VALUE) {
+                $0.u.mem.ptr = pointer; $0.u.mem.size = value.count
+            }
         }
         // Without a VALUE entry the payload is NULL: a tombstone.
         for header in record.headers {

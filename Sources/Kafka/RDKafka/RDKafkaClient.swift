@@ -87,7 +87,7 @@ final class RDKafkaClient: @unchecked Sendable {
     var withUnsafeHandleUnchecked: OpaquePointer { handle }
 
     /// The fatal error librdkafka raised, if any (the instance is unusable after one).
-    func fatalError() -> KafkaError? {
+    func fatalErrorState() -> KafkaError? {
         var buffer = [CChar](repeating: 0, count: 512)
         let code = buffer.withUnsafeMutableBufferPointer { rd_kafka_fatal_error(handle, $0.baseAddress, $0.count) }
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import Kafka
 
-/// Checks the dead-letter topic against the records a test expected there (spec §6).
+/// Checks the dead-letter topic against the records a test expected there (docs/design.md, "Dead letters").
 enum DeadLetterChecks {
     /// Reads the whole dead-letter and source topics and checks every expected record: present exactly
     /// once, value, key and original headers unchanged, and every `june-relay.*` header right.
@@ -34,7 +34,9 @@ enum DeadLetterChecks {
         var byID: [String: KafkaMessage] = [:]
         for message in deadLetters {
             guard let id = message.header("e2e-id") else {
-                h.check(false, "dead-letter record without the original e2e-id header: key \(message.keyText ?? "nil") value \(message.valueText ?? "nil")")
+                h.check(
+                    false,
+                    "dead-letter record without the original e2e-id header: key \(message.keyText ?? "nil") value \(message.valueText ?? "nil")")
                 continue
             }
             h.check(byID[id] == nil, "record \(id) dead-lettered more than once")
@@ -53,12 +55,16 @@ enum DeadLetterChecks {
             let id = entry.id
             h.check(message.value == entry.value, "\(id): dead-letter value differs from the original: \(message.valueText ?? "nil")")
             h.check(message.key == entry.key, "\(id): dead-letter key differs: \(message.keyText ?? "nil")")
-            h.check(message.header("origin") == (entry.stage == "transform" ? "e2e" : nil), "\(id): original headers not kept: \(message.headers.map(\.key))")
+            h.check(
+                message.header("origin") == (entry.stage == "transform" ? "e2e" : nil),
+                "\(id): original headers not kept: \(message.headers.map(\.key))")
             h.check(
                 message.headers.first?.key == "e2e-id",
                 "\(id): original headers should come first, unchanged: \(message.headers.map(\.key))"
             )
-            h.check(message.header("june-relay.error.stage") == entry.stage, "\(id): stage \(message.header("june-relay.error.stage") ?? "nil"), expected \(entry.stage)")
+            h.check(
+                message.header("june-relay.error.stage") == entry.stage,
+                "\(id): stage \(message.header("june-relay.error.stage") ?? "nil"), expected \(entry.stage)")
             let reason = message.header("june-relay.error.reason") ?? "nil"
             h.check(entry.expectedReasons.contains(reason), "\(id): reason \(reason), expected one of \(entry.expectedReasons.sorted())")
             let errorMessage = message.header("june-relay.error.message") ?? ""
@@ -71,7 +77,9 @@ enum DeadLetterChecks {
             if entry.stage == "transform" {
                 h.check(message.header("june-relay.error.http-status") == nil, "\(id): transform error with an http-status header")
             }
-            h.check(message.header("june-relay.original.topic") == sourceTopic, "\(id): original.topic \(message.header("june-relay.original.topic") ?? "nil")")
+            h.check(
+                message.header("june-relay.original.topic") == sourceTopic,
+                "\(id): original.topic \(message.header("june-relay.original.topic") ?? "nil")")
             let partition = message.header("june-relay.original.partition").flatMap { Int32($0) }
             let offset = message.header("june-relay.original.offset").flatMap { Int64($0) }
             if let original = sourceByID[id] {

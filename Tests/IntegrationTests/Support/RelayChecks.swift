@@ -4,13 +4,13 @@ import Kafka
 
 /// Checks shared by the scenarios.
 enum RelayChecks {
-    /// Consumer settings for tests that kill or add relays (dev-broker.md: a dead member stalls the next
+    /// Consumer settings for tests that kill or add relays (a dead member stalls the next
     /// rebalance for its whole session timeout).
     static let fastGroupFlags = [
         "--kafka-config", "session.timeout.ms=6000", "--kafka-config", "heartbeat.interval.ms=1000",
     ]
 
-    /// Sends SIGTERM and checks the relay exits 0 within the drain time (spec §5).
+    /// Sends SIGTERM and checks the relay exits 0 within the drain time (docs/design.md, "Offsets").
     static func stopGracefully(_ h: Harness, _ relay: ChildProcess, timeout: Duration = .seconds(30)) async throws {
         relay.signal(SIGTERM)
         let code = try await relay.waitForExit(timeout: timeout)
@@ -80,7 +80,7 @@ enum RelayChecks {
         try h.require(reached, "\(topic) holds \(last) records, expected \(count) within \(timeout)")
     }
 
-    /// Checks the write key appears in none of the relay's output (spec §7, §8).
+    /// Checks the write key appears in none of the relay's output (README: the write key is never logged).
     static func checkWriteKeyNotLogged(_ h: Harness, _ relay: ChildProcess, writeKey: String) {
         h.check(!relay.stdoutText.contains(writeKey), "\(relay.name) printed the write key on stdout")
         h.check(!relay.stderrText.contains(writeKey), "\(relay.name) printed the write key on stderr")
@@ -88,5 +88,5 @@ enum RelayChecks {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -100,7 +100,8 @@ struct TestEvents {
         message: String? = nil
     ) {
         let id = "invalid-\(counter)"
-        let entry = Invalid(id: id, key: key.map { Array($0.utf8) }, value: value, expectedReasons: reasons, expectedMessage: message, stage: "transform")
+        let entry = Invalid(
+            id: id, key: key.map { Array($0.utf8) }, value: value, expectedReasons: reasons, expectedMessage: message, stage: "transform")
         invalid.append(entry)
         append(key: key, value: value, headers: [KafkaHeader(key: "e2e-id", string: id), KafkaHeader(key: "origin", string: "e2e")])
     }

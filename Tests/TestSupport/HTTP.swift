@@ -1,29 +1,30 @@
 import Foundation
 
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 
 /// Minimal HTTP for talking to the stub's control endpoints and the relay's metrics server.
-enum HTTP {
-    struct Response: Sendable {
-        var status: Int
-        var body: Data
-        var text: String { String(decoding: body, as: UTF8.self) }
+package enum HTTP {
+    package struct Response: Sendable {
+        package var status: Int
+        package var body: Data
+        package var text: String { String(decoding: body, as: UTF8.self) }
     }
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
+        package init(description: String) { self.description = description }
     }
 
-    static let session: URLSession = {
+    package static let session: URLSession = {
         let configuration = URLSessionConfiguration.ephemeral
         configuration.timeoutIntervalForRequest = 5
         configuration.timeoutIntervalForResource = 10
         return URLSession(configuration: configuration)
     }()
 
-    static func request(_ method: String, _ url: String) async throws -> Response {
+    package static func request(_ method: String, _ url: String) async throws -> Response {
         guard let target = URL(string: url) else { throw Failure(description: "bad URL \(url)") }
         var request = URLRequest(url: target)
         request.httpMethod = method
@@ -41,39 +42,41 @@ enum HTTP {
         }
     }
 
-    static func get(_ url: String) async throws -> Response { try await request("GET", url) }
-    static func post(_ url: String) async throws -> Response { try await request("POST", url) }
+    package static func get(_ url: String) async throws -> Response { try await request("GET", url) }
+    package static func post(_ url: String) async throws -> Response { try await request("POST", url) }
 }
 
 /// The June stub's `GET /stats` document (see `Sources/JuneStub/JuneStubStats.swift`).
-struct StubStats: Decodable, Sendable, CustomStringConvertible {
-    var requests: Int
-    var accepted: Int
-    var uniqueAccepted: Int
-    var duplicates: Int
-    var orderViolations: Int
-    var users: Int
-    var byType: [String: Int]
-    var status: [String: Int]
-    var authorizationSeen: [String]
+package struct StubStats: Decodable, Sendable, CustomStringConvertible {
+    package var requests: Int
+    package var accepted: Int
+    package var uniqueAccepted: Int
+    package var duplicates: Int
+    package var orderViolations: Int
+    package var users: Int
+    package var byType: [String: Int]
+    package var status: [String: Int]
+    package var authorizationSeen: [String]
 
-    var description: String {
+    package var description: String {
         "requests=\(requests) accepted=\(accepted) uniqueAccepted=\(uniqueAccepted) duplicates=\(duplicates) "
             + "orderViolations=\(orderViolations) users=\(users) status=\(status.sorted { $0.key < $1.key })"
     }
 }
 
 /// Talks to one `june-stub` process.
-struct StubClient: Sendable {
-    let baseURL: String
+package struct StubClient: Sendable {
+    package let baseURL: String
 
-    func stats() async throws -> StubStats {
+    package init(baseURL: String) { self.baseURL = baseURL }
+
+    package func stats() async throws -> StubStats {
         let response = try await HTTP.get(baseURL + "/stats")
         guard response.status == 200 else { throw HTTP.Failure(description: "GET /stats answered \(response.status)") }
         return try JSONDecoder().decode(StubStats.self, from: response.body)
     }
 
-    func startOutage(seconds: Int) async throws {
+    package func startOutage(seconds: Int) async throws {
         let response = try await HTTP.post(baseURL + "/control/outage?seconds=\(seconds)")
         guard response.status == 200 else {
             throw HTTP.Failure(description: "POST /control/outage answered \(response.status): \(response.text)")
@@ -82,22 +85,24 @@ struct StubClient: Sendable {
 }
 
 /// Reads the relay's Prometheus text from `/metrics`.
-struct MetricsClient: Sendable {
-    let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+package struct MetricsClient: Sendable {
+    package let port: Int
+    package var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    package init(port: Int) { self.port = port }
 
     /// The sum of every series of `name` (all label sets), or `nil` when the metric is not exposed yet.
-    func value(_ name: String) async throws -> Double? {
+    package func value(_ name: String) async throws -> Double? {
         let response = try await HTTP.get(baseURL + "/metrics")
         guard response.status == 200 else { throw HTTP.Failure(description: "GET /metrics answered \(response.status)") }
         return Self.sum(of: name, in: response.text)
     }
 
-    func readyzStatus() async throws -> Int {
+    package func readyzStatus() async throws -> Int {
         try await HTTP.get(baseURL + "/readyz").status
     }
 
-    static func sum(of name: String, in text: String) -> Double? {
+    package static func sum(of name: String, in text: String) -> Double? {
         var total: Double?
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard line.hasPrefix(name) else { continue }

@@ -1,5 +1,5 @@
 /// One partition of a group's view of a topic: what `offsets show` prints per row.
-public struct PartitionOffsets: Sendable, Equatable {
+public struct GroupPartitionOffsets: Sendable, Equatable {
     /// The partition number.
     public var partition: Int32
     /// The group's committed offset (next offset to read), or `nil` when the group has none.
@@ -28,21 +28,21 @@ public struct PartitionOffsets: Sendable, Equatable {
 public struct GroupOffsetsSnapshot: Sendable, Equatable {
     public var group: String
     public var topic: String
-    public var partitions: [PartitionOffsets]
+    public var partitions: [GroupPartitionOffsets]
 
-    public init(group: String, topic: String, partitions: [PartitionOffsets]) {
+    public init(group: String, topic: String, partitions: [GroupPartitionOffsets]) {
         self.group = group
         self.topic = topic
         self.partitions = partitions.sorted { $0.partition < $1.partition }
     }
 
-    /// The sum of every partition's ``PartitionOffsets/lag``.
+    /// The sum of every partition's ``GroupPartitionOffsets/lag``.
     public var totalLag: Int64 {
         partitions.reduce(0) { $0 + $1.lag }
     }
 
     /// The partition's row, if the topic has it.
-    public subscript(partition: Int32) -> PartitionOffsets? {
+    public subscript(partition: Int32) -> GroupPartitionOffsets? {
         partitions.first { $0.partition == partition }
     }
 }

@@ -2,24 +2,24 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The processes of one end-to-end test: a dev broker, a June stub and relays, all the built binary.
 /// Every child is stopped (SIGTERM, then SIGKILL) when the test ends, whatever happened; when the test
 /// failed, the tails of every child's logs are printed.
-final class Harness: @unchecked Sendable {
+package final class Harness: @unchecked Sendable {
     // @unchecked: a harness belongs to one test body; `children` and `failed` are guarded by `lock`.
-    let testName: String
-    let logDirectory: URL
-    let binary: URL
+    package let testName: String
+    package let logDirectory: URL
+    package let binary: URL
     private let lock = NSLock()
     private var children: [ChildProcess] = []
     private var failed = false
     private var counter = 0
 
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+    package struct Failure: Error, CustomStringConvertible {
+        package var description: String
     }
 
     private init(testName: String) throws {
@@ -31,7 +31,7 @@ final class Harness: @unchecked Sendable {
     }
 
     /// Runs `body` with a fresh harness; stops every child afterwards and prints their log tails on failure.
-    static func run(_ testName: String, _ body: (Harness) async throws -> Void) async throws {
+    package static func run(_ testName: String, _ body: (Harness) async throws -> Void) async throws {
         let harness = try Harness(testName: testName)
         defer { harness.finish() }
         do {
@@ -44,44 +44,19 @@ final class Harness: @unchecked Sendable {
 
     // MARK: - Binary
 
-    /// `JUNE_RELAY_BIN`, else `<repo>/.build/debug/june-relay` (repo root derived from this file's path).
-    static func locateBinary() throws -> URL {
-        if let path = ProcessInfo.processInfo.environment["JUNE_RELAY_BIN"], !path.isEmpty {
-            guard FileManager.default.isExecutableFile(atPath: path) else {
-                throw Failure(description: "JUNE_RELAY_BIN=\(path) is not an executable file")
-            }
-            return URL(fileURLWithPath: path)
-        }
-        let repo = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent()  // Support
-            .deletingLastPathComponent()  // IntegrationTests
-            .deletingLastPathComponent()  // Tests
-            .deletingLastPathComponent()  // repo root
-        let binary = repo.appendingPathComponent(".build/debug/june-relay")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            throw Failure(
-                description: """
-                    june-relay binary not found at \(binary.path): run `swift build --product june-relay` first \
-                    or set JUNE_RELAY_BIN to the binary to test
-                    """
-            )
-        }
-        return binary
+    /// The binary under test: see ``RepositoryFiles/requireBinary()``.
+    package static func locateBinary() throws -> URL {
+        try RepositoryFiles.requireBinary()
     }
 
-    /// The test runner's environment without anything that could change the children's behaviour
-    /// (`JUNE_RELAY_*` flags, a write key), plus `extra`.
-    static func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
-        var environment = ProcessInfo.processInfo.environment.filter { key, _ in
-            !key.hasPrefix("JUNE_RELAY_") && key != "JUNE_WRITE_KEY"
-        }
-        environment.merge(extra) { _, new in new }
-        return environment
+    /// See ``ChildProcess/childEnvironment(_:)``.
+    package static func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        ChildProcess.childEnvironment(extra)
     }
 
     // MARK: - Children
 
-    func launch(
+    package func launch(
         _ name: String,
         _ arguments: [String],
         environment: [String: String] = [:],
@@ -103,8 +78,8 @@ final class Harness: @unchecked Sendable {
     }
 
     /// `dev-broker` with the topics; returns the bootstrap list.
-    func startBroker(topics: [String], partitions: Int = 4) async throws -> String {
-        var arguments = ["dev-broker", "--partitions", String(partitions)]
+    package func startBroker(topics: [String], partitions: Int = 4, extraArguments: [String] = []) async throws -> String {
+        var arguments = ["dev-broker", "--partitions", String(partitions)] + extraArguments
         for topic in topics { arguments += ["--topic", topic] }
         let broker = try launch("dev-broker", arguments)
         let bootstrap = try await broker.firstStdoutLine(timeout: .seconds(20))
@@ -113,7 +88,7 @@ final class Harness: @unchecked Sendable {
     }
 
     /// `june-stub --port 0` with extra flags; returns its client.
-    func startStub(_ extraArguments: [String] = []) async throws -> StubClient {
+    package func startStub(_ extraArguments: [String] = []) async throws -> StubClient {
         let stub = try launch("june-stub", ["june-stub", "--port", "0"] + extraArguments)
         let url = try await stub.firstStdoutLine(timeout: .seconds(20))
         guard url.hasPrefix("http://") else { throw Failure(description: "june-stub printed \"\(url)\", not a URL") }
@@ -121,7 +96,7 @@ final class Harness: @unchecked Sendable {
     }
 
     /// `june-relay run` with `JUNE_WRITE_KEY` set.
-    func startRelay(
+    package func startRelay(
         name: String = "relay",
         brokers: String,
         topic: String,
@@ -131,22 +106,31 @@ final class Harness: @unchecked Sendable {
         metricsPort: Int = 0,
         extraArguments: [String] = []
     ) throws -> ChildProcess {
-        let arguments = [
-            "run", "--brokers", brokers, "--topic", topic, "--group", group, "--june-url", juneURL,
-            "--metrics-port", String(metricsPort),
-        ] + extraArguments
+        let arguments =
+            [
+                "run", "--brokers", brokers, "--topic", topic, "--group", group, "--june-url", juneURL,
+                "--metrics-port", String(metricsPort),
+            ] + extraArguments
         return try launch(name, arguments, environment: ["JUNE_WRITE_KEY": writeKey])
+    }
+
+    /// Runs `june-relay <arguments>` to completion (a tool such as `offsets show`); returns its exit code
+    /// and output. A tool still running after `timeout` is interrupted and the call throws.
+    package func runTool(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let child = try launch(arguments.prefix(2).joined(separator: "-"), arguments)
+        let status = try await child.wait(timeout: timeout)
+        return (status, child.stdoutText, child.stderrText)
     }
 
     // MARK: - Failure reporting
 
-    func markFailed() {
+    package func markFailed() {
         lock.withLock { failed = true }
     }
 
     /// Records an issue (like `#expect`) and remembers the failure so the children's logs get printed.
     @discardableResult
-    func check(_ condition: Bool, _ comment: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
+    package func check(_ condition: Bool, _ comment: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) -> Bool {
         if !condition {
             markFailed()
             Issue.record(Comment(rawValue: comment()), sourceLocation: sourceLocation)
@@ -155,7 +139,7 @@ final class Harness: @unchecked Sendable {
     }
 
     /// Like `#require`: records the issue and throws.
-    func require(_ condition: Bool, _ comment: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    package func require(_ condition: Bool, _ comment: @autoclosure () -> String, sourceLocation: SourceLocation = #_sourceLocation) throws {
         if !condition {
             let text = comment()
             markFailed()
@@ -180,7 +164,7 @@ final class Harness: @unchecked Sendable {
     // MARK: - Ports
 
     /// A TCP port that was free a moment ago (bind to port 0, read it back, close).
-    static func freePort() throws -> Int {
+    package static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         defer { close(fd) }
@@ -198,24 +182,5 @@ final class Harness: @unchecked Sendable {
         }
         guard named == 0 else { throw Failure(description: "getsockname() failed") }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-}
-
-/// A unique suffix for topic and group names.
-func uniqueName(_ prefix: String) -> String {
-    "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-}
-
-/// Polls `condition` until it returns true or `timeout` passes; returns whether it became true.
-func eventually(
-    timeout: Duration,
-    every interval: Duration = .milliseconds(200),
-    _ condition: () async throws -> Bool
-) async throws -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while true {
-        if try await condition() { return true }
-        if ContinuousClock.now >= deadline { return false }
-        try await Task.sleep(for: interval)
     }
 }

@@ -2,16 +2,20 @@ import AsyncHTTPClient
 import MiniHTTPServer
 import NIOCore
 import NIOHTTP1
+import ServiceLifecycle
 import Testing
+import TestSupport
 
 @Suite(.timeLimit(.minutes(1)))
 struct MiniHTTPServerTests {
+    static let logger = TestLogging.logger("mini-http-server-tests")
+
     func withServer(
         _ configuration: MiniHTTPServerConfiguration = .init(port: 0),
         responder: MiniHTTPResponder,
         _ body: (MiniHTTPServer, HTTPClient) async throws -> Void
     ) async throws {
-        let server = MiniHTTPServer(configuration: configuration, logger: quietLogger, responder: responder)
+        let server = MiniHTTPServer(configuration: configuration, logger: Self.logger, responder: responder)
         try await server.start()
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         do {
@@ -37,9 +41,11 @@ struct MiniHTTPServerTests {
     }
 
     @Test func ephemeralPortIsExposedAndRequestsAreParsed() async throws {
-        try await self.withServer(responder: .asynchronous({ request in
-            .text("\(request.method) \(request.path) \(request.queryParameter("name") ?? "-") \(request.body.count)")
-        })) { server, client in
+        try await self.withServer(
+            responder: .asynchronous({ request in
+                .text("\(request.method) \(request.path) \(request.queryParameter("name") ?? "-") \(request.body.count)")
+            })
+        ) { server, client in
             #expect(server.port > 0)
             let response = try await self.get(client, "http://127.0.0.1:\(server.port)/hello?name=a%20b", method: .POST, body: [1, 2, 3])
             #expect(response.status == 200)
@@ -88,7 +94,7 @@ struct MiniHTTPServerTests {
     }
 
     @Test func runReturnsAfterShutdown() async throws {
-        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
             try await server.start()
@@ -98,8 +104,31 @@ struct MiniHTTPServerTests {
         await #expect(throws: MiniHTTPServerError.self) { try await server.start() }
     }
 
+    /// As a `Service`: the group's graceful shutdown (SIGTERM in the commands) closes the server and its
+    /// `run()` returns, so the group finishes.
+    @Test func gracefulShutdownOfItsServiceGroupStopsIt() async throws {
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
+        try await server.start()
+        let group = ServiceGroup(services: [server], logger: Self.logger)
+        let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                let response = try await self.get(client, "http://127.0.0.1:\(server.port)/")
+                #expect(response.status == 200)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+        await #expect(throws: MiniHTTPServerError.self) { try await server.start() }
+    }
+
     @Test func runStopsWhenCancelled() async throws {
-        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("ok") }
+        let server = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("ok") }
         // Bound first, so the cancellation below always meets a running server (a loaded machine once
         // cancelled before the bind, and the test flaked).
         try await server.start()
@@ -110,9 +139,9 @@ struct MiniHTTPServerTests {
     }
 
     @Test func bindFailureIsReported() async throws {
-        let first = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger) { _ in .text("") }
+        let first = MiniHTTPServer(configuration: .init(port: 0), logger: Self.logger) { _ in .text("") }
         try await first.start()
-        let second = MiniHTTPServer(configuration: .init(port: first.port), logger: quietLogger) { _ in .text("") }
+        let second = MiniHTTPServer(configuration: .init(port: first.port), logger: Self.logger) { _ in .text("") }
         await #expect {
             try await second.start()
         } throws: { error in

@@ -1,0 +1,3 @@
+// Every file of this target sees the shared test support (Harness, ChildProcess, KafkaTestClient, …)
+// without importing it.
+@_exported import TestSupport
