@@ -49,16 +49,18 @@ let package = Package(
         // Data path: Kafka consumer → transform → keyed dispatcher → June sender → offset tracker → commit.
         .target(name: "Kafka", dependencies: ["CLibrdKafka", logging], swiftSettings: swiftSettings),
         .target(name: "JuneTransform", swiftSettings: swiftSettings),
+        // What the relay writes for others to read: dead-letter headers, offset-commit metadata.
+        .target(name: "RelayFormats", swiftSettings: swiftSettings),
         .target(name: "JuneClient", dependencies: ["JuneTransform", nioCore, nioPosix, nioHTTP1, nioSSL, logging], swiftSettings: swiftSettings),
         .target(
             name: "Pipeline",
-            dependencies: ["Kafka", "JuneTransform", "JuneClient", logging, metrics, serviceLifecycle],
+            dependencies: ["Kafka", "JuneTransform", "JuneClient", "RelayFormats", logging, metrics, serviceLifecycle],
             swiftSettings: swiftSettings
         ),
         // Around the data path: a tiny HTTP server (metrics, stub), the June stand-in, operator tools.
         .target(name: "MiniHTTPServer", dependencies: [nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle], swiftSettings: swiftSettings),
         .target(name: "JuneStub", dependencies: ["MiniHTTPServer", "JuneTransform", logging], swiftSettings: swiftSettings),
-        .target(name: "RelayOperations", dependencies: ["Kafka", logging], swiftSettings: swiftSettings),
+        .target(name: "RelayOperations", dependencies: ["Kafka", "RelayFormats", logging], swiftSettings: swiftSettings),
         .executableTarget(
             name: "june-relay",
             dependencies: [
@@ -92,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", logging],
+            dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", "RelayFormats", logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),

@@ -88,4 +88,19 @@ public final class KafkaAdmin: Sendable {
             return try groupClient.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
         }
     }
+
+    /// ``committedOffsets(group:partitions:timeout:)`` with each offset's commit metadata string.
+    public func committedOffsetsWithMetadata(
+        group: String,
+        partitions: [KafkaTopicPartition],
+        timeout: Duration
+    ) async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        let properties = Self.properties(bootstrapServers: bootstrapServers, groupID: group, additional: additionalProperties)
+        let context = RDKafkaCallbackContext(logger: logger)
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try await queue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] in
+            let groupClient = try RDKafkaClient.make(.consumer, properties: properties, context: context)
+            return try groupClient.committedWithMetadata(partitions, timeoutMilliseconds: timeoutMilliseconds)
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Kafka
+import RelayFormats
 
 /// Why a record goes to the dead-letter topic (the `june-relay.error.reason` header).
 enum DeadLetterReason: String, Sendable, CaseIterable {

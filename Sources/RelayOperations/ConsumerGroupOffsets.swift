@@ -1,4 +1,5 @@
 import Kafka
+import RelayFormats
 import Logging
 
 /// `offsets show` and `offsets reset`: reads a group's committed offsets next to the topic's watermarks,
@@ -41,8 +42,8 @@ public struct ConsumerGroupOffsets: Sendable {
         }
         let topicPartitions = partitions.map { KafkaTopicPartition(topic: topic, partition: $0) }
         let committed = try await mappingKafkaErrors("reading committed offsets of group \(group)") {
-            () async throws(KafkaError) -> [KafkaTopicPartition: Int64] in
-            try await admin.committedOffsets(group: group, partitions: topicPartitions, timeout: timeout)
+            () async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] in
+            try await admin.committedOffsetsWithMetadata(group: group, partitions: topicPartitions, timeout: timeout)
         }
         var rows: [GroupPartitionOffsets] = []
         for tp in topicPartitions {
@@ -51,8 +52,11 @@ public struct ConsumerGroupOffsets: Sendable {
                 try await admin.watermarks(tp, timeout: timeout)
             }
             // librdkafka reports "no committed offset" as a negative logical offset.
-            let offset = committed[tp].flatMap { $0 >= 0 ? $0 : nil }
-            rows.append(GroupPartitionOffsets(partition: tp.partition, committed: offset, low: low, high: high))
+            let offset = committed[tp].flatMap { $0.offset >= 0 ? $0.offset : nil }
+            let done = committed[tp].flatMap { commit in
+                OffsetCommitMetadata.decode(commit.metadata, committed: commit.offset).map(OffsetCommitMetadata.count)
+            }
+            rows.append(GroupPartitionOffsets(partition: tp.partition, committed: offset, low: low, high: high, doneAbove: done ?? 0))
         }
         return GroupOffsetsSnapshot(group: group, topic: topic, partitions: rows)
     }

@@ -1,8 +1,14 @@
 import Kafka
+import RelayFormats
 
 extension DeadLetterRedrive {
     /// The prefix of the headers the relay adds to dead-lettered records (docs/design.md, "Dead letters").
-    public static let relayHeaderPrefix = "june-relay."
+    public static let relayHeaderPrefix = DeadLetterHeaders.prefix
+
+    /// Whether the dead letter was written without its value (`june-relay.dead-letter.value-omitted`).
+    static func isValueOmitted(_ message: KafkaMessage) -> Bool {
+        headerString(message.headers, DeadLetterHeaders.valueOmitted) == "true"
+    }
 
     /// The record to write back: same key and value, the original headers without any `june-relay.*`
     /// header (order kept), a new timestamp.
@@ -13,8 +19,8 @@ extension DeadLetterRedrive {
     /// producer's partitioner chooses by key.
     static func redrivenRecord(for message: KafkaMessage, to topic: String, targetPartitions: Set<Int32>) -> KafkaProducerRecord {
         var partition: Int32?
-        if headerString(message.headers, "june-relay.original.topic") == topic,
-            let text = headerString(message.headers, "june-relay.original.partition"),
+        if headerString(message.headers, DeadLetterHeaders.originalTopic) == topic,
+            let text = headerString(message.headers, DeadLetterHeaders.originalPartition),
             let original = Int32(text),
             targetPartitions.contains(original)
         {

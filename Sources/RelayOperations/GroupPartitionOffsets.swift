@@ -8,12 +8,16 @@ public struct GroupPartitionOffsets: Sendable, Equatable {
     public var low: Int64
     /// The high watermark ("end offset"): the offset the next record will get.
     public var high: Int64
+    /// Offsets above the committed one that the relay recorded as done in the commit metadata (the next
+    /// owner skips them); 0 when there is no such metadata.
+    public var doneAbove: Int64
 
-    public init(partition: Int32, committed: Int64?, low: Int64, high: Int64) {
+    public init(partition: Int32, committed: Int64?, low: Int64, high: Int64, doneAbove: Int64 = 0) {
         self.partition = partition
         self.committed = committed
         self.low = low
         self.high = high
+        self.doneAbove = doneAbove
     }
 
     /// Records the group has still to read: `high - committed`. Without a committed offset, or with one
@@ -21,6 +25,12 @@ public struct GroupPartitionOffsets: Sendable, Equatable {
     /// lag counts from there. Never negative.
     public var lag: Int64 {
         max(0, high - max(committed ?? low, low))
+    }
+
+    /// Records the relay still has to process: the lag minus the offsets recorded as done above the
+    /// committed one (those are skipped, not sent again).
+    public var remaining: Int64 {
+        max(0, lag - doneAbove)
     }
 }
 

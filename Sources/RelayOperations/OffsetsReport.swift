@@ -2,17 +2,21 @@
 ///
 /// ```text
 /// group june-relay, topic events
-/// PARTITION  COMMITTED  LOW  END  LAG
-/// 0          12         0    20   8
-/// 1          -          0    15   15
+/// PARTITION  COMMITTED  LOW  END  LAG  DONE-ABOVE
+/// 0          12         0    20   8    3
+/// 1          -          0    15   15   0
 /// total lag: 23
 /// ```
 public enum OffsetsReport {
-    /// The `offsets show` table (`-` for a partition without a committed offset).
+    /// The `offsets show` table (`-` for a partition without a committed offset). DONE-ABOVE counts the
+    /// offsets above the committed one that the relay's commit metadata records as done.
     public static func render(_ snapshot: GroupOffsetsSnapshot) -> String {
-        var rows = [["PARTITION", "COMMITTED", "LOW", "END", "LAG"]]
+        var rows = [["PARTITION", "COMMITTED", "LOW", "END", "LAG", "DONE-ABOVE"]]
         for row in snapshot.partitions {
-            rows.append([String(row.partition), row.committed.map(String.init) ?? "-", String(row.low), String(row.high), String(row.lag)])
+            rows.append([
+                String(row.partition), row.committed.map(String.init) ?? "-", String(row.low), String(row.high), String(row.lag),
+                String(row.doneAbove),
+            ])
         }
         return "group \(snapshot.group), topic \(snapshot.topic)\n" + table(rows) + "total lag: \(snapshot.totalLag)\n"
     }

@@ -56,9 +56,9 @@ import Testing
         #expect(
             OffsetsReport.render(snapshot) == """
                 group g, topic events
-                PARTITION  COMMITTED  LOW  END  LAG
-                0          8          2    10   2
-                1          -          0    7    7
+                PARTITION  COMMITTED  LOW  END  LAG  DONE-ABOVE
+                0          8          2    10   2    0
+                1          -          0    7    7    0
                 total lag: 9
 
                 """)

@@ -1,4 +1,5 @@
 import Kafka
+import RelayFormats
 
 /// Per-partition offset bookkeeping for every assigned partition (see ``PartitionOffsets``), and the
 /// commits to make. A pure value: the pipeline holds it inside its state lock and commits after unlocking.

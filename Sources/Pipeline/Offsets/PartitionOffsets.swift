@@ -1,4 +1,5 @@
 import Kafka
+import RelayFormats
 
 /// The offsets of one assigned partition: which consumed records are unfinished, and from that the
 /// committable offset and the done offsets above it.

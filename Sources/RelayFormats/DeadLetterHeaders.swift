@@ -1,6 +1,6 @@
 /// The names of the headers june-relay adds to dead-lettered records, shared by the writer (the relay's
-/// pipeline) and the readers (`dlq redrive`, tests). Kept in the Kafka module because both sides depend
-/// on it; the meaning of each header is documented in docs/design.md.
+/// pipeline) and the readers (`dlq redrive`, tests). The meaning of each header is documented in
+/// docs/design.md.
 public enum DeadLetterHeaders {
     public static let prefix = "june-relay."
     public static let errorStage = "june-relay.error.stage"

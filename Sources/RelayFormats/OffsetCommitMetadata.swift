@@ -12,16 +12,16 @@ import Foundation
 /// string ASCII, as the protocol's metadata string should be. When the ranges do not fit in `limit`
 /// bytes, the lowest ranges that fit are kept: the rest are re-sent by the next owner (bounded re-sends,
 /// never a stop of consumption).
-enum OffsetCommitMetadata {
-    static let prefix = "jr1:"
+public enum OffsetCommitMetadata {
+    public static let prefix = "jr1:"
     /// Kafka's default `offset.metadata.max.bytes`.
-    static let defaultLimit = 4096
+    public static let defaultLimit = 4096
     /// Ranges decoded from one string, at most (a sanity bound against hostile metadata).
-    static let maxRanges = 1 << 16
+    public static let maxRanges = 1 << 16
 
     /// Encodes the done ranges above `committed`, lowest first, within `limit` bytes in total.
     /// Returns "" when there is nothing to record.
-    static func encode(committed: Int64, ranges: some Sequence<Range<Int64>>, limit: Int = defaultLimit) -> String {
+    public static func encode(committed: Int64, ranges: some Sequence<Range<Int64>>, limit: Int = defaultLimit) -> String {
         let base64Budget = max(0, limit - prefix.utf8.count)
         let byteBudget = (base64Budget / 4) * 3
         var bytes: [UInt8] = []
@@ -42,7 +42,7 @@ enum OffsetCommitMetadata {
     /// Decodes metadata written by ``encode(committed:ranges:limit:)`` for the same committed offset.
     /// Returns nil for anything else: empty, another tool's metadata, a future version, corrupt or
     /// truncated data. Callers then process everything above the committed offset.
-    static func decode(_ metadata: String, committed: Int64) -> [Range<Int64>]? {
+    public static func decode(_ metadata: String, committed: Int64) -> [Range<Int64>]? {
         guard metadata.hasPrefix(prefix), committed >= 0 else { return nil }
         guard let data = Data(base64Encoded: String(metadata.dropFirst(prefix.count))), !data.isEmpty else { return nil }
         let bytes = [UInt8](data)
@@ -62,6 +62,11 @@ enum OffsetCommitMetadata {
             previous = end
         }
         return ranges
+    }
+
+    /// How many offsets the ranges hold.
+    public static func count(_ ranges: [Range<Int64>]) -> Int64 {
+        ranges.reduce(0) { $0 + Int64($1.count) }
     }
 
     static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
