@@ -74,12 +74,13 @@ enum DeadLetterRecord {
         )
     }
 
-    /// The text with control characters escaped (`\n`, `\r`, `\t`, else `\u00XX`) and trailing
-    /// whitespace removed: one line, safe for line-oriented tools.
+    /// The text with control characters and line separators escaped (`\n`, `\r`, `\t`, else `\uXXXX`:
+    /// C0, DEL, C1, U+2028, U+2029) and trailing whitespace removed: one line, safe for line-oriented tools.
     static func oneLine(_ text: String) -> String {
         var trimmed = Substring(text)
         while let last = trimmed.last, last.isWhitespace { trimmed.removeLast() }
-        guard trimmed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F }) else { return String(trimmed) }
+        // C1 controls and U+2028/U+2029 are multi-byte in UTF-8 (lead bytes 0xC2 and 0xE2).
+        guard trimmed.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }) else { return String(trimmed) }
         var result = ""
         result.reserveCapacity(trimmed.utf8.count + 8)
         for scalar in trimmed.unicodeScalars {
@@ -87,7 +88,7 @@ enum DeadLetterRecord {
             case 0x0A: result += "\\n"
             case 0x0D: result += "\\r"
             case 0x09: result += "\\t"
-            case 0..<0x20, 0x7F: result += String(format: "\\u%04X", scalar.value)
+            case 0..<0x20, 0x7F...0x9F, 0x2028, 0x2029: result += String(format: "\\u%04X", scalar.value)
             default: result.unicodeScalars.append(scalar)
             }
         }

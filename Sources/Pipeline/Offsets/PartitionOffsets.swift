@@ -30,6 +30,8 @@ struct PartitionOffsets: Sendable {
     private var head = 0
     /// Highest offset seen; nil until the first record (or the committed offset) is known.
     private(set) var lastSeen: Int64?
+    /// Whether a record arrived since assignment (before that, `lastSeen` comes from the committed offset).
+    private var hasSeenRecord = false
     /// Done ranges read from the committed metadata that lie above `lastSeen`, ascending.
     private var skip: [Range<Int64>] = []
     private var skipIndex = 0
@@ -68,6 +70,15 @@ struct PartitionOffsets: Sendable {
 
     /// Records a consumed offset.
     mutating func append(_ offset: Int64, at now: ContinuousClock.Instant) -> AppendResult {
+        if !hasSeenRecord, let lastSeen, offset <= lastSeen {
+            // The first record is below the committed offset: the committed offset is beyond the log
+            // (truncated, or the topic re-created) and librdkafka reset the position. These are new
+            // records: process them, and forget metadata that described the old log.
+            self.lastSeen = offset - 1
+            skip = []
+            skipIndex = 0
+        }
+        hasSeenRecord = true
         if let lastSeen, offset <= lastSeen { return .stale }
         lastSeen = offset
         while skipIndex < skip.count, skip[skipIndex].upperBound <= offset { skipIndex += 1 }
