@@ -1,0 +1,149 @@
+import Kafka
+import Testing
+
+@testable import Pipeline
+
+/// Random consume / finish sequences against a plain reference model, across simulated restarts: each
+/// stage starts a new `PartitionOffsets` from the previous stage's commit, as the partition's next owner does.
+@Suite struct PartitionOffsetsPropertyTests {
+    /// The reference: which offsets of the window are unfinished, and which above `lastSeen` the
+    /// committed metadata says are done.
+    struct Model {
+        var lastSeen: Int64?
+        var unfinished: Set<Int64> = []
+        var doneAbove: Set<Int64> = []
+
+        var committable: Int64? {
+            guard let lastSeen else { return nil }
+            return unfinished.min() ?? lastSeen + 1
+        }
+
+        /// Every done offset at or above the committable one: seen and not unfinished (gaps included),
+        /// then the listed ones above `lastSeen`.
+        var doneOffsets: [Int64] {
+            guard let lastSeen, let committable else { return [] }
+            var result = (committable...max(committable, lastSeen)).filter { $0 <= lastSeen && !unfinished.contains($0) }
+            result += doneAbove.filter { $0 > lastSeen }.sorted()
+            return result
+        }
+
+        func isDone(_ offset: Int64) -> Bool {
+            guard let lastSeen else { return false }
+            if offset > lastSeen { return doneAbove.contains(offset) }
+            return !unfinished.contains(offset)
+        }
+
+        static func ranges(_ sorted: [Int64]) -> [Range<Int64>] {
+            var ranges: [Range<Int64>] = []
+            for offset in sorted {
+                if let last = ranges.last, last.upperBound == offset {
+                    ranges[ranges.count - 1] = last.lowerBound..<(offset + 1)
+                } else {
+                    ranges.append(offset..<(offset + 1))
+                }
+            }
+            return ranges
+        }
+    }
+
+    @Test(arguments: [4096, 40])
+    func matchesTheReferenceModelAcrossRestarts(metadataLimit: Int) {
+        var rng = SplitMix(seed: UInt64(metadataLimit))
+        var skippedTotal = 0
+        var resentTotal = 0
+        for iteration in 0..<200 {
+            // The partition's log: ascending offsets with holes (compaction, transaction markers).
+            var log: [Int64] = []
+            var next = Int64.random(in: 0...1_000_000, using: &rng)
+            for _ in 0..<Int.random(in: 1...300, using: &rng) {
+                log.append(next)
+                next += Int.random(in: 0..<4, using: &rng) == 0 ? Int64.random(in: 2...5, using: &rng) : 1
+            }
+            var commit: KafkaOffsetCommit?
+            var previous: Model?
+            for stage in 0..<3 {
+                let context = "limit \(metadataLimit), iteration \(iteration), stage \(stage)"
+                var offsets = PartitionOffsets(generation: UInt64(stage + 1), committed: commit)
+                var model = Model()
+                if let commit {
+                    model.lastSeen = commit.offset - 1
+                    let listed = OffsetCommitMetadata.decode(commit.metadata, committed: commit.offset) ?? []
+                    #expect(!commit.metadata.isEmpty ? !listed.isEmpty : true, "\(context): own metadata must decode")
+                    model.doneAbove = Set(listed.flatMap { Array($0) })
+                }
+                // Fetching starts at the committed offset.
+                var position = log.firstIndex { $0 >= (commit?.offset ?? 0) } ?? log.count
+                var skippedOfPrevious: [Int64] = []
+                var processedDoneOfPrevious: [Int64] = []
+                let operations = Int.random(in: 1...400, using: &rng)
+                for _ in 0..<operations {
+                    switch Int.random(in: 0..<10, using: &rng) {
+                    case 0..<5 where position < log.count:
+                        let offset = log[position]
+                        position += 1
+                        let result = offsets.append(offset, at: .now)
+                        let expected: PartitionOffsets.AppendResult = model.doneAbove.contains(offset) ? .skip : .process
+                        #expect(result == expected, "\(context): append \(offset)")
+                        model.lastSeen = offset
+                        if result == .process { model.unfinished.insert(offset) }
+                        if let previous {
+                            // The previous owner's view: nothing unfinished there may be skipped here.
+                            if result == .skip {
+                                #expect(previous.isDone(offset), "\(context): \(offset) skipped but it was not done")
+                                skippedOfPrevious.append(offset)
+                            } else if previous.isDone(offset) {
+                                processedDoneOfPrevious.append(offset)
+                            }
+                        }
+                    case 5..<8 where !model.unfinished.isEmpty:
+                        let offset = model.unfinished.randomElement(using: &rng)!
+                        #expect(offsets.markDone(offset) == true, "\(context): markDone \(offset)")
+                        model.unfinished.remove(offset)
+                    case 8 where model.lastSeen != nil:
+                        let offset = model.lastSeen! - Int64.random(in: 0...3, using: &rng)
+                        #expect(offsets.append(offset, at: .now) == .stale, "\(context): re-fetched \(offset)")
+                    case 9 where model.lastSeen != nil:
+                        let offset = model.lastSeen! - Int64.random(in: -2...10, using: &rng)
+                        if !model.unfinished.contains(offset) {
+                            #expect(offsets.markDone(offset) == false, "\(context): \(offset) is not unfinished")
+                        }
+                    default:
+                        break
+                    }
+                    // Checked after every step; `Issue.record` only on a mismatch keeps the loop fast.
+                    if offsets.committable != model.committable || offsets.unfinishedCount != model.unfinished.count {
+                        Issue.record("\(context): committable \(String(describing: offsets.committable)) vs \(String(describing: model.committable)), unfinished \(offsets.unfinishedCount) vs \(model.unfinished.count)")
+                    }
+                }
+                #expect(offsets.doneRanges() == Model.ranges(model.doneOffsets), "\(context): done ranges")
+                if let lastSeen = model.lastSeen, let committable = model.committable {
+                    let uncommitted = (committable...max(committable, lastSeen)).filter { $0 <= lastSeen && !model.unfinished.contains($0) }.count
+                    #expect(offsets.uncommittedCount == Int64(uncommitted), "\(context): uncommitted")
+                }
+                skippedTotal += skippedOfPrevious.count
+                resentTotal += processedDoneOfPrevious.count
+                // Every done offset of the previous owner that was skipped forms a prefix of those fetched.
+                if let first = processedDoneOfPrevious.first {
+                    #expect(skippedOfPrevious.allSatisfy { $0 < first }, "\(context): skipped \(skippedOfPrevious) around re-sent \(first)")
+                    #expect(metadataLimit < 4096, "\(context): with 4096 bytes everything done must be skipped, \(first) was re-sent")
+                }
+                let newCommit = offsets.commit(metadataLimit: metadataLimit)
+                #expect(newCommit?.offset == model.committable, "\(context): commit offset")
+                if let newCommit {
+                    #expect(newCommit.metadata.utf8.count <= metadataLimit, "\(context)")
+                    let listed = OffsetCommitMetadata.decode(newCommit.metadata, committed: newCommit.offset) ?? []
+                    let all = Model.ranges(model.doneOffsets)
+                    #expect(Array(all.prefix(listed.count)) == listed, "\(context): metadata lists a prefix of the done ranges")
+                    if !all.isEmpty, metadataLimit >= 4096 {
+                        #expect(listed == all, "\(context): everything fits in 4096 bytes here")
+                    }
+                }
+                commit = newCommit ?? commit
+                previous = model
+            }
+        }
+        // The sequences must reach the interesting cases: skips after a restart, and (small limit) re-sends.
+        #expect(skippedTotal > 1_000, "skipped \(skippedTotal)")
+        #expect(metadataLimit >= 4096 || resentTotal > 100, "re-sent \(resentTotal)")
+    }
+}

@@ -1,0 +1,214 @@
+import Foundation
+import JuneClient
+import JuneTransform
+import Kafka
+import Synchronization
+import Testing
+
+@testable import Pipeline
+
+/// A real `Pipeline` against the librdkafka mock cluster, in process, with a scripted June. Serialized:
+/// each test measures timing, and the build machines have few cores.
+@Suite(.serialized) struct PipelineKafkaTests {
+    typealias Support = PipelineKafkaSupport
+
+    /// Holds a pipeline created after the sender that needs to look at it.
+    final class PipelineBox: Sendable {
+        let pipeline = Mutex<Pipeline?>(nil)
+        var assignedCount: Int { pipeline.withLock { $0 }?.snapshot.assignedPartitions ?? 0 }
+    }
+
+    // MARK: Fatal dead-letter producer
+
+    @Test(.timeLimit(.minutes(1)))
+    func fatalDeadLetterProducerIsReplacedAndNoInvalidRecordIsLost() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        let topic = Support.uniqueName("fatal-dlq")
+        let deadLetterTopic = topic + ".dlq"
+        try cluster.createTopic(topic, partitions: 1)
+        try cluster.createTopic(deadLetterTopic, partitions: 1)
+        let group = Support.uniqueName("g")
+        let log = CallLog()
+        let pipeline = try Support.pipeline(
+            cluster, group: group,
+            configuration: Support.pipelineConfiguration(topic: topic, deadLetterTopic: deadLetterTopic),
+            sender: ScriptedSender(name: "A", log: log) { _, _, _ in .delivered(status: 200) }
+        )
+        let running = Task { try await pipeline.run() }
+        defer { pipeline.requestStop() }
+
+        // Offsets 0-2 invalid, 3 valid.
+        try await Support.produce(cluster, topic: topic, values: (0..<3).map { Array("not json \($0)".utf8) } + [Support.event(user: "ok", tag: 3)])
+        let firstWritten = try await Support.wait(within: .seconds(20)) {
+            pipeline.metrics.deadLetteredCount == 3 && log.events().count == 1
+        }
+        #expect(firstWritten, "dead-lettered \(pipeline.metrics.deadLetteredCount), delivered \(log.events().count)")
+        #expect(pipeline.unhealthyReason == nil)
+
+        let (producer, generation) = pipeline.deadLetters.current
+        #expect(generation == 0)
+        producer.injectFatalErrorForTesting()
+        let reason = pipeline.unhealthyReason
+        #expect(reason?.contains("dead-letter producer fatal") == true, "\(String(describing: reason))")
+
+        // Offsets 4-6 invalid, 7 valid: the first write fails on the fatal producer.
+        try await Support.produce(cluster, topic: topic, values: (4..<7).map { Array("still not json \($0)".utf8) } + [Support.event(user: "ok", tag: 7)])
+        let allWritten = try await Support.wait(within: .seconds(20)) {
+            pipeline.metrics.deadLetteredCount == 6 && log.events().count == 2
+        }
+        #expect(allWritten, "dead-lettered \(pipeline.metrics.deadLetteredCount) of 6")
+        #expect(pipeline.deadLetters.current.generation >= 1, "the fatal producer was replaced")
+        #expect(pipeline.unhealthyReason == nil, "healthy again once replaced")
+
+        pipeline.requestStop()
+        try await running.value
+
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        let committed = try await Support.committed(cluster, group: group, partition: tp)
+        #expect(committed?.offset == 8, "every source record done: \(String(describing: committed))")
+        let deadLetters = try await Support.readAll(cluster, topic: deadLetterTopic, count: 6)
+        let offsets = deadLetters.compactMap { message in
+            message.headers.first { $0.key == DeadLetterHeaders.originalOffset }.flatMap { String(decoding: $0.value ?? [], as: UTF8.self) }
+        }
+        #expect(offsets.sorted() == ["0", "1", "2", "4", "5", "6"], "each invalid record exactly once in the dead-letter topic")
+        #expect(deadLetters.allSatisfy { $0.value.map { String(decoding: $0, as: UTF8.self).contains("json") } == true }, "with its original value")
+    }
+
+    // MARK: Revoke fencing
+
+    @Test(.timeLimit(.minutes(1)))
+    func aMovingPartitionIsReleasedOnlyAfterItsInFlightRequestEnded() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        let topic = Support.uniqueName("fence")
+        try cluster.createTopic(topic, partitions: 2)
+        let group = Support.uniqueName("g")
+        // Partition 0 holds u0's events (tags 0, 1, 2), partition 1 holds u1's (tags 10, 11, 12).
+        for partition in Int32(0)..<2 {
+            let values = (0..<3).map { Support.event(user: "u\(partition)", tag: Int(partition) * 10 + $0) }
+            try await Support.produce(cluster, topic: topic, partition: partition, values: values)
+        }
+        let log = CallLog()
+        let first = PipelineBox()
+        // A's first attempt of each user stays in flight until A starts giving up a partition, and 1 s
+        // beyond: without fencing, the new owner would send the user's next events meanwhile.
+        let senderA = ScriptedSender(name: "A", log: log) { _, user, attempt in
+            guard user != nil, attempt == 0 else { return .delivered(status: 200) }
+            let deadline = ContinuousClock.now + .seconds(12)
+            while first.assignedCount >= 2, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+            try? await Task.sleep(for: .seconds(1))
+            return .delivered(status: 200)
+        }
+        let senderB = ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
+        var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
+        configuration.drainTimeout = .seconds(8)
+        let pipelineA = try Support.pipeline(cluster, group: group, configuration: configuration, sender: senderA)
+        first.pipeline.withLock { $0 = pipelineA }
+        let runningA = Task { try await pipelineA.run() }
+        defer { pipelineA.requestStop() }
+
+        let bothInFlight = try await Support.wait(within: .seconds(15)) {
+            Set(log.events(sender: "A").compactMap(\.user)) == ["u0", "u1"]
+        }
+        #expect(bothInFlight, "A started \(log.events(sender: "A").map(\.tag))")
+
+        let pipelineB = try Support.pipeline(cluster, group: group, configuration: configuration, sender: senderB)
+        let runningB = Task { try await pipelineB.run() }
+        defer { pipelineB.requestStop() }
+        let finished = try await Support.wait(within: .seconds(25)) {
+            Set(log.events().filter { $0.ended != nil }.compactMap(\.tag)) == [0, 1, 2, 10, 11, 12]
+        }
+        #expect(finished, "delivered \(log.events().filter { $0.ended != nil }.compactMap(\.tag).sorted())")
+        pipelineB.requestStop()
+        pipelineA.requestStop()
+        try await runningB.value
+        try await runningA.value
+
+        let moved = Set(log.events(sender: "B").compactMap(\.user))
+        #expect(moved.count == 1, "one partition moved to B: \(moved)")
+        for user in moved {
+            let head = user == "u0" ? 0 : 10
+            let byA = log.events(sender: "A", user: user)
+            let byB = log.events(sender: "B", user: user)
+            #expect(byA.map(\.tag) == [head], "A sends nothing of \(user) after giving up its partition")
+            #expect(byB.map(\.tag) == [head + 1, head + 2], "B continues in order, without re-sending the delivered head")
+            if let endedA = byA.compactMap(\.ended).max(), let startedB = byB.first?.started {
+                #expect(startedB >= endedA, "B's first request for \(user) started \(endedA - startedB) before A's ended")
+            } else {
+                Issue.record("missing calls: A \(byA.count), B \(byB.count)")
+            }
+        }
+        for user in Set(["u0", "u1"]).subtracting(moved) {
+            let head = user == "u0" ? 0 : 10
+            #expect(log.events(sender: "A", user: user).map(\.tag) == [head, head + 1, head + 2])
+        }
+        for partition in Int32(0)..<2 {
+            let committed = try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))
+            #expect(committed?.offset == 3, "partition \(partition): \(String(describing: committed))")
+        }
+    }
+
+    // MARK: Commit metadata across a restart
+
+    @Test(.timeLimit(.minutes(1)))
+    func theNextOwnerSkipsWhatWasDeliveredBehindAStuckUser() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        let topic = Support.uniqueName("restart")
+        try cluster.createTopic(topic, partitions: 1)
+        let group = Support.uniqueName("g")
+        let tp = KafkaTopicPartition(topic: topic, partition: 0)
+        // Offsets 0-9: "stuck" at 2 and 7, a user of its own everywhere else.
+        let values = (0..<10).map { Support.event(user: [2, 7].contains($0) ? "stuck" : "user-\($0)", tag: $0) }
+        try await Support.produce(cluster, topic: topic, values: values)
+
+        let log = CallLog()
+        let configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
+        let first = try Support.pipeline(
+            cluster, group: group, configuration: configuration,
+            sender: ScriptedSender(name: "A", log: log) { _, user, _ in
+                user == "stuck" ? .retryable(status: 503, retryAfter: nil, message: "HTTP 503: down for this user") : .delivered(status: 200)
+            }
+        )
+        let runningA = Task { try await first.run() }
+        defer { first.requestStop() }
+        let othersDone = try await Support.wait(within: .seconds(20)) {
+            let calls = log.events(sender: "A")
+            return Set(calls.filter { $0.user != "stuck" && $0.ended != nil }.compactMap(\.tag)) == [0, 1, 3, 4, 5, 6, 8, 9]
+                && calls.filter { $0.user == "stuck" }.count >= 3
+        }
+        #expect(othersDone)
+        #expect(!log.events(sender: "A", user: "stuck").contains { $0.tag == 7 }, "7 waits behind 2 in stuck's lane")
+        try await Task.sleep(for: .milliseconds(500))  // a periodic commit or two
+        first.requestStop()
+        try await runningA.value
+
+        let committed = try await Support.committed(cluster, group: group, partition: tp)
+        #expect(committed?.offset == 2, "\(String(describing: committed))")
+        if let committed {
+            #expect(OffsetCommitMetadata.decode(committed.metadata, committed: committed.offset) == [3..<7, 8..<10], "metadata \(committed.metadata)")
+        }
+
+        // Later records, then a new owner.
+        try await Support.produce(cluster, topic: topic, values: (10..<13).map { Support.event(user: "late-\($0)", tag: $0) })
+        let second = try Support.pipeline(
+            cluster, group: group, configuration: configuration,
+            sender: ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
+        )
+        let runningB = Task { try await second.run() }
+        defer { second.requestStop() }
+        let expected: Set<Int> = [2, 7, 10, 11, 12]
+        let resumed = try await Support.wait(within: .seconds(20)) {
+            Set(log.events(sender: "B").filter { $0.ended != nil }.compactMap(\.tag)) == expected
+        }
+        try await Task.sleep(for: .milliseconds(500))  // room for records that should not come
+        second.requestStop()
+        try await runningB.value
+        let byB = log.events(sender: "B")
+        #expect(resumed, "B sent \(byB.compactMap(\.tag))")
+        #expect(byB.compactMap(\.tag).sorted() == expected.sorted(), "B must not re-send what A delivered")
+        #expect(byB.filter { $0.user == "stuck" }.map(\.tag) == [2, 7], "stuck's events in order")
+        let final = try await Support.committed(cluster, group: group, partition: tp)
+        #expect(final == KafkaOffsetCommit(offset: 13, metadata: ""), "\(String(describing: final))")
+    }
+}

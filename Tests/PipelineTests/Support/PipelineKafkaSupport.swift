@@ -1,0 +1,187 @@
+import Foundation
+import JuneClient
+import JuneTransform
+import Kafka
+import Logging
+import Synchronization
+
+@testable import Pipeline
+
+/// In-process pipeline tests: a librdkafka mock cluster (the same one `june-relay dev-broker` runs), real
+/// consumers and producers, and a scripted stand-in for June. Each test starts its own cluster and uses
+/// unique names. (Adapted from the Kafka tests' support: test targets cannot import each other.)
+enum PipelineKafkaSupport {
+    static let logger: Logger = {
+        var logger = Logger(label: "pipeline-tests")
+        logger.logLevel = ProcessInfo.processInfo.environment["PIPELINE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        return logger
+    }()
+
+    static func uniqueName(_ prefix: String) -> String {
+        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// Group timing short enough for tests (see docs/dev-broker.md).
+    static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
+        configuration.additionalProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        return configuration
+    }
+
+    static func producerConfiguration(_ cluster: KafkaMockCluster) -> KafkaProducerConfiguration {
+        var configuration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
+        configuration.linger = .milliseconds(1)
+        return configuration
+    }
+
+    /// Settings that make a pipeline react within tenths of a second.
+    static func pipelineConfiguration(topic: String, deadLetterTopic: String) -> PipelineConfiguration {
+        var configuration = PipelineConfiguration(topics: [topic], deadLetterTopic: deadLetterTopic)
+        configuration.commitInterval = .milliseconds(200)
+        configuration.pollTimeout = .milliseconds(50)
+        configuration.drainTimeout = .seconds(5)
+        configuration.maxInFlight = 16
+        configuration.retryPolicy = RetryPolicy(initialBackoff: .milliseconds(50), maxBackoff: .milliseconds(200))
+        configuration.outageThreshold = 1_000
+        return configuration
+    }
+
+    /// A pipeline whose dead-letter producer factory makes real producers.
+    static func pipeline(
+        _ cluster: KafkaMockCluster,
+        group: String,
+        configuration: PipelineConfiguration,
+        sender: any JuneSending
+    ) throws -> Pipeline {
+        let producerConfiguration = producerConfiguration(cluster)
+        let logger = logger
+        let deadLetters = try DeadLetterProducer { () throws(KafkaError) -> KafkaProducer in
+            try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        }
+        return try Pipeline(
+            configuration: configuration,
+            consumerConfiguration: consumerConfiguration(cluster, group: group),
+            deadLetters: deadLetters,
+            sender: sender,
+            logger: logger
+        )
+    }
+
+    /// A valid RudderStack track event of `user`, named so the June body tells which record it was.
+    static func event(user: String, tag: Int) -> [UInt8] {
+        Array(#"{"type":"track","event":"ev\#(tag)x","userId":"\#(user)","originalTimestamp":"2022-01-20T13:39:21.032Z"}"#.utf8)
+    }
+
+    /// The tag `event(user:tag:)` put into a June body (nil for probes and other bodies).
+    static func tag(of request: JuneRequest) -> Int? {
+        let body = String(decoding: request.body, as: UTF8.self)
+        guard let match = body.firstMatch(of: /ev([0-9]+)x/) else { return nil }
+        return Int(match.1)
+    }
+
+    static func produce(_ cluster: KafkaMockCluster, topic: String, partition: Int32? = nil, values: [[UInt8]]) async throws {
+        let producer = try KafkaProducer(configuration: producerConfiguration(cluster), logger: logger)
+        for value in values {
+            _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: value))
+        }
+        await producer.close()
+    }
+
+    /// Reads the whole topic with a consumer of its own group, until `count` records arrived or `limit` passed.
+    static func readAll(_ cluster: KafkaMockCluster, topic: String, count: Int, within limit: Duration = .seconds(15)) async throws -> [KafkaMessage] {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("reader")), logger: logger)
+        try consumer.subscribe(topics: [topic])
+        var messages: [KafkaMessage] = []
+        let deadline = ContinuousClock.now + limit
+        while messages.count < count, ContinuousClock.now < deadline {
+            messages += try await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
+        }
+        try await consumer.close()
+        return messages
+    }
+
+    /// The group's committed offset and metadata, read by a consumer that does not join the group.
+    static func committed(_ cluster: KafkaMockCluster, group: String, partition: KafkaTopicPartition) async throws -> KafkaOffsetCommit? {
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: group), logger: logger)
+        let result = try await consumer.committedWithMetadata([partition], timeout: .seconds(5))[partition]
+        try await consumer.close()
+        return result
+    }
+
+    /// Waits until `condition` holds, checking every 50 ms, at most `limit`. Returns whether it held.
+    static func wait(within limit: Duration, until condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            if condition() { return true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return condition()
+    }
+}
+
+/// A stand-in for June: answers each request as a script says, and logs every call with its timing.
+final class ScriptedSender: JuneSending {
+    struct Call: Sendable {
+        var sender: String
+        var user: String?
+        var tag: Int?
+        var started: ContinuousClock.Instant
+        var ended: ContinuousClock.Instant?
+        var outcome: SendOutcome?
+    }
+
+    /// Decides the outcome (and may delay it) from the request, its user and the user's attempt number
+    /// at this sender (0 = first).
+    typealias Script = @Sendable (_ request: JuneRequest, _ user: String?, _ attempt: Int) async -> SendOutcome
+
+    let name: String
+    let log: CallLog
+    private let script: Script
+    private let attempts = Mutex<[String: Int]>([:])
+
+    init(name: String, log: CallLog, script: @escaping Script) {
+        self.name = name
+        self.log = log
+        self.script = script
+    }
+
+    func send(_ request: JuneRequest) async -> SendOutcome {
+        let user = request.orderingKey
+        let attempt = user.map { user in attempts.withLock { counts in
+            defer { counts[user, default: 0] += 1 }
+            return counts[user, default: 0]
+        } } ?? 0
+        let index = log.begin(Call(sender: name, user: user, tag: PipelineKafkaSupport.tag(of: request), started: .now))
+        let outcome = await script(request, user, attempt)
+        log.end(index, outcome: outcome)
+        return outcome
+    }
+}
+
+/// Calls of one or more `ScriptedSender`s, in the order they started.
+final class CallLog: Sendable {
+    private let calls = Mutex<[ScriptedSender.Call]>([])
+
+    func begin(_ call: ScriptedSender.Call) -> Int {
+        calls.withLock { calls in
+            calls.append(call)
+            return calls.count - 1
+        }
+    }
+
+    func end(_ index: Int, outcome: SendOutcome) {
+        calls.withLock { calls in
+            calls[index].ended = .now
+            calls[index].outcome = outcome
+        }
+    }
+
+    var all: [ScriptedSender.Call] { calls.withLock { $0 } }
+
+    /// Event calls (not probes) of `sender` (nil: any), optionally of one user.
+    func events(sender: String? = nil, user: String? = nil) -> [ScriptedSender.Call] {
+        all.filter { call in
+            call.tag != nil && (sender == nil || call.sender == sender) && (user == nil || call.user == user)
+        }
+    }
+}
