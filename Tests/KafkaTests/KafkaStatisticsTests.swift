@@ -2,6 +2,7 @@ import Foundation
 import Kafka
 import Synchronization
 import Testing
+import TestSupport
 
 /// librdkafka statistics: the fields read from a report, and reports delivered by a real consumer.
 @Suite struct KafkaStatisticsTests {
@@ -64,16 +65,16 @@ import Testing
     /// A consumer joined to a group on the mock cluster reports statistics through its polls.
     @Test(.timeLimit(.minutes(1)))
     func consumerDeliversReportsWhilePolling() async throws {
-        let (cluster, partition) = try await KafkaTestSupport.clusterWithRecords("stats", count: 20)
+        let (cluster, partition) = try await KafkaFixture.clusterWithRecords("stats", count: 20)
         let reports = Mutex<[KafkaStatistics]>([])
-        var configuration = KafkaTestSupport.consumerConfiguration(cluster, group: KafkaTestSupport.uniqueName("stats"))
+        var configuration = cluster.testClient.consumerConfiguration(group: uniqueName("stats"))
         configuration.statisticsInterval = .milliseconds(100)
         configuration.statisticsHandler = { statistics in reports.withLock { $0.append(statistics) } }
-        let consumer = try KafkaConsumer(configuration: configuration, logger: KafkaTestSupport.logger)
+        let consumer = try KafkaConsumer(configuration: configuration, logger: KafkaTestClient.logger)
         try consumer.subscribe(topics: [partition.topic])
-        let messages = try await KafkaTestSupport.poll(consumer, count: 20)
+        let messages = try await KafkaTestClient.poll(consumer, count: 20)
         #expect(messages.count == 20)
-        let steady = try await KafkaTestSupport.poll([consumer], within: .seconds(20)) {
+        let steady = try await KafkaTestClient.poll([consumer], within: .seconds(20)) {
             reports.withLock { $0.contains { $0.group?.isSteady == true && !$0.brokers.isEmpty } }
         }
         #expect(steady, "reports: \(reports.withLock { $0.suffix(3) })")

@@ -118,7 +118,7 @@ struct RelayMetricsRun: Sendable {
         }
         let accepted = try await waitFor("the stub's count to settle", relay) { () async -> Int? in
             guard let text = await metrics(metricsPort, path),
-                  let stats = try? await ReplayEndToEndTests.waitForStub(stubURL, process: relay, timeout: .seconds(5), until: { _ in true })
+                  let stats = try? await ReplayEndToEndTests.waitForStub(StubClient(baseURL: stubURL), process: relay, timeout: .seconds(5), until: { _ in true })
             else { return nil }
             let finished = sum(of: "relay_records_delivered_total", in: text) + sum(of: "relay_records_dead_lettered_total", in: text)
             return finished >= Double(consumed) && Double(stats.accepted) == sum(of: "relay_records_delivered_total", in: text) ? stats.accepted : nil
@@ -203,7 +203,7 @@ struct RelayMetricsRun: Sendable {
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while ContinuousClock.now < deadline {
             if let value = await probe() { return value }
-            if let relay, !relay.process.isRunning {
+            if let relay, !relay.isRunning {
                 throw ChildProcessError("relay exited while waiting for \(what): \(relay.stderr.suffix(3_000))")
             }
             try await Task.sleep(for: .milliseconds(250))

@@ -63,7 +63,7 @@ import Testing
         }
     }
 
-    @Test(.disabled("bug: DeadLetterRecord.oneLine escapes only C0 controls and DEL, not C1 controls or U+2028/U+2029"))
+    @Test
     func unicodeLineBreaksAndC1ControlsAreEscaped() {
         // NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR break lines in Unicode-aware tools; CSI (U+009B) is a
         // terminal escape. All are control or separator characters a header value must not carry raw.

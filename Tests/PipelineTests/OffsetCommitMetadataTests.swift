@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Pipeline
+@testable import RelayFormats
 
 @Suite struct OffsetCommitMetadataTests {
     /// Unsigned LEB128 length, computed independently of the encoder.

@@ -2,6 +2,7 @@ import Kafka
 import Testing
 
 @testable import Pipeline
+@testable import RelayFormats
 
 @Suite struct OffsetTrackerTests {
     let p0 = TestRecords.p0
@@ -149,7 +150,7 @@ import Testing
         #expect(listed(commit) == [1..<4, 10..<12], "what this member did (1), then what the previous owner did beyond it")
     }
 
-    @Test(.disabled("bug: PartitionOffsets drops records below the committed offset after a position reset"))
+    @Test
     func aFetchPositionResetBelowTheCommittedOffsetIsProcessed() {
         // The committed offset is beyond the log's end (the log was truncated by an unclean leader
         // election, or the topic re-created): librdkafka resets the position (auto.offset.reset) below

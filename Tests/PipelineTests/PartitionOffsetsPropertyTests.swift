@@ -2,6 +2,7 @@ import Kafka
 import Testing
 
 @testable import Pipeline
+@testable import RelayFormats
 
 /// Random consume / finish sequences against a plain reference model, across simulated restarts: each
 /// stage starts a new `PartitionOffsets` from the previous stage's commit, as the partition's next owner does.

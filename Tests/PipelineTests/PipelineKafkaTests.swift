@@ -6,6 +6,7 @@ import Synchronization
 import Testing
 
 @testable import Pipeline
+@testable import RelayFormats
 
 /// A real `Pipeline` against the librdkafka mock cluster, in process, with a scripted June. Serialized:
 /// each test measures timing, and the build machines have few cores.

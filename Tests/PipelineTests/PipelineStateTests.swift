@@ -3,6 +3,7 @@ import Kafka
 import Testing
 
 @testable import Pipeline
+@testable import RelayFormats
 
 @Suite struct PipelineStateTests {
     let p0 = TestRecords.p0
