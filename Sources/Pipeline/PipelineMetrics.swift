@@ -164,6 +164,15 @@ public final class PipelineMetrics: Sendable {
         metrics(for: partition).committed.record(offset)
     }
 
+    /// A revoked partition's per-partition gauges go to 0: its new owner reports it now, and sums over
+    /// the group must not count it twice.
+    func clearPartition(_ partition: KafkaTopicPartition) {
+        let partitionMetrics = metrics(for: partition)
+        partitionMetrics.lag.record(0)
+        partitionMetrics.uncommitted.record(0)
+        partitionMetrics.oldestPending.record(0)
+    }
+
     func recordLag(_ partition: KafkaTopicPartition, lag: Int64) {
         metrics(for: partition).lag.record(lag)
     }

@@ -85,6 +85,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
                 PipelineEvents.commitFailed(error, during: "revoke", metrics: metrics, logger: logger)
             }
         }
+        for partition in partitions { metrics.clearPartition(partition) }
         metrics.revocations.increment()
         metrics.assigned.record(state.withLock { $0.assigned.count })
     }
