@@ -12,7 +12,7 @@ public struct JuneRequest: Sendable, Equatable {
     /// unicode and escape sequences come out exactly as they went in.
     public var body: [UInt8]
 
-    /// The per-user ordering key (spec §4): the resolved userId (a string's decoded text, or a
+    /// The per-user ordering key (docs/design.md, "Ordering"): the resolved userId (a string's decoded text, or a
     /// number's JSON text), else `anonymousId` (string or number), else `nil`. When `nil` the relay
     /// falls back to the Kafka message key.
     public var orderingKey: String?

@@ -3,7 +3,7 @@ import Kafka
 import Metrics
 import Synchronization
 
-/// The catalog of every metric the relay emits (spec §8). Objects are created once per label set and
+/// The catalog of every metric the relay emits (README, "Metrics"). Objects are created once per label set and
 /// cached; labels are bounded (topic, partition, type, outcome, reason), never user ids or event names.
 ///
 /// | name | type | labels | help |
