@@ -302,15 +302,12 @@ public final class Pipeline: Service, Sendable {
         } catch {
             state.withLock { state in
                 state.tracker.commitFailed(commits)
-                if error.isGroupRebalancing { state.commitsHeldUntil = now + Self.rebalanceCommitHold }
+                if error.isGroupRebalancing { state.commitsHeldUntil = now + PipelineState.rebalanceCommitHold }
             }
             PipelineEvents.commitFailed(error, during: "periodic commit", metrics: metrics, logger: logger)
             return error
         }
     }
-
-    /// Longest pause of periodic commits while the group rebalances.
-    static let rebalanceCommitHold: Duration = .seconds(10)
 
     // MARK: - Shutdown
 

@@ -32,7 +32,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         guard !partitions.isEmpty else {
-            state.withLock { $0.hasJoined = true }
+            state.withLock { $0.rebalanceEnded() }
             return
         }
         var committed: [KafkaTopicPartition: KafkaOffsetCommit] = [:]

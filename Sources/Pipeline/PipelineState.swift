@@ -30,9 +30,13 @@ struct PipelineState: Sendable {
     /// Total time June was unavailable (outage or refusal) before the current episode.
     private var unavailableTotal: Duration = .zero
     /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
-    /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Cleared by the next
-    /// rebalance callback.
+    /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Set at a revoke or a
+    /// commit that met a rebalance; cleared by the next assignment callback.
     var commitsHeldUntil: ContinuousClock.Instant?
+
+    /// Longest hold of periodic commits while the group rebalances: above the session timeout a
+    /// rebalance may take (a member that died must time out first).
+    static let rebalanceCommitHold: Duration = .seconds(60)
 
     /// Failures with no answer from June for this long are an outage, however few.
     static let outageWindow: Duration = .seconds(5)
@@ -104,6 +108,12 @@ struct PipelineState: Sendable {
 
     // MARK: Assignment
 
+    /// The group finished a rebalance (an assignment callback, possibly with no partitions).
+    mutating func rebalanceEnded() {
+        commitsHeldUntil = nil
+        hasJoined = true
+    }
+
     /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
     /// and metadata.
     mutating func assign(_ partitions: [KafkaTopicPartition], committed: [KafkaTopicPartition: KafkaOffsetCommit]) {
@@ -118,8 +128,11 @@ struct PipelineState: Sendable {
     }
 
     /// First half of a revoke: no new work for these partitions; their queued records are dropped.
-    mutating func beginRevoke(_ partitions: Set<KafkaTopicPartition>) {
-        commitsHeldUntil = nil
+    /// Periodic commits wait until the rebalance ends with the next assignment callback (a cooperative
+    /// rebalance is not over at the revoke: a commit sent meanwhile is answered ILLEGAL_GENERATION and
+    /// librdkafka 2.0.2 then drops the whole assignment, librdkafka issue #4059).
+    mutating func beginRevoke(_ partitions: Set<KafkaTopicPartition>, at now: ContinuousClock.Instant = .now) {
+        commitsHeldUntil = now + Self.rebalanceCommitHold
         lanes.drop(partitions: partitions)
         assigned.subtract(partitions)
         paused.subtract(partitions)
