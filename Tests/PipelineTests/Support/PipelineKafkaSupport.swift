@@ -21,7 +21,7 @@ enum PipelineKafkaSupport {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Group timing short enough for tests (see docs/dev-broker.md).
+    /// Group timing short enough for tests: a member that leaves is noticed within seconds.
     static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
         configuration.additionalProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
