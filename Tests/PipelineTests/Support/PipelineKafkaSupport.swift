@@ -21,10 +21,14 @@ enum PipelineKafkaSupport {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
-    /// Group timing short enough for tests (a member that dies stalls the next rebalance for its session timeout).
+    /// Group timing short enough for tests: a member that leaves is noticed within seconds.
     static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
         configuration.additionalProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
+        // librdkafka's debug contexts (e.g. "cgrp"), logged with PIPELINE_TEST_LOG_LEVEL=debug.
+        if let debug = ProcessInfo.processInfo.environment["PIPELINE_TEST_KAFKA_DEBUG"] {
+            configuration.additionalProperties["debug"] = debug
+        }
         return configuration
     }
 
@@ -177,6 +181,18 @@ final class CallLog: Sendable {
     }
 
     var all: [ScriptedSender.Call] { calls.withLock { $0 } }
+
+    /// One line per call, with times relative to the first call: for failure messages.
+    var summary: String {
+        let calls = all
+        guard let origin = calls.first?.started else { return "no calls" }
+        func ms(_ instant: ContinuousClock.Instant?) -> String {
+            instant.map { "\(($0 - origin).components.seconds * 1000 + ($0 - origin).components.attoseconds / 1_000_000_000_000_000)" } ?? "-"
+        }
+        return calls.map { call in
+            "\(call.sender) \(call.user ?? "probe") #\(call.tag.map(String.init) ?? "-") \(ms(call.started))..\(ms(call.ended)) ms"
+        }.joined(separator: "; ")
+    }
 
     /// Event calls (not probes) of `sender` (nil: any), optionally of one user.
     func events(sender: String? = nil, user: String? = nil) -> [ScriptedSender.Call] {
