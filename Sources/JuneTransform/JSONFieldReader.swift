@@ -6,6 +6,8 @@
 ///
 /// The document is validated strictly (same rules as the transformer); invalid input throws a
 /// ``TransformError`` with reason `invalid-json`.
+///
+/// `package`, not `public`: it serves the June stub and the tests of this package, not the transform's users.
 package enum JSONFieldReader {
     /// Validates `bytes` and returns the whole document as a value.
     package static func parse(_ bytes: [UInt8]) throws(TransformError) -> JSONRawValue {
