@@ -160,10 +160,7 @@ import Testing
         #expect(commits == [3, 3], "final commits")
     }
 
-    @Test(
-        .disabled("bug: a periodic commit between a cooperative revoke and the following assign gets ILLEGAL_GENERATION and the remaining assignment is lost"),
-        .timeLimit(.minutes(1))
-    )
+    @Test(.timeLimit(.minutes(1)))
     func periodicCommitsDuringACooperativeRebalanceKeepTheAssignment() async throws {
         let (log, _) = try await fencingScenario(commitInterval: .milliseconds(200))
         var sent: [Int: Int] = [:]
