@@ -283,10 +283,10 @@ public final class Pipeline: Service, Sendable {
     /// Commits the offsets (and done-offset metadata) that changed since the last commit. Runs on the
     /// fetch task, between polls, so it never races a revoke (rebalance callbacks run inside poll).
     ///
-    /// After a commit fails because the group is rebalancing, periodic commits wait for the next
-    /// rebalance callback (at most `rebalanceCommitHold`): committing with an outdated generation makes
-    /// librdkafka 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile;
-    /// the offsets stay in the tracker and the revoke handler commits them. Returns the failure, if any.
+    /// While the group rebalances (and for a quiet period after each rebalance callback or a commit that
+    /// met a rebalance) periodic commits wait: committing with an outdated generation makes librdkafka
+    /// 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile; the offsets
+    /// stay in the tracker and the revoke handler commits them. Returns the failure, if any.
     @discardableResult
     private func commitMoved(now: ContinuousClock.Instant = .now, timeout: Duration = KafkaConsumer.commitTimeout) async -> KafkaError? {
         let commits: [KafkaTopicPartition: KafkaOffsetCommit] = state.withLock { state in
@@ -302,7 +302,7 @@ public final class Pipeline: Service, Sendable {
         } catch {
             state.withLock { state in
                 state.tracker.commitFailed(commits)
-                if error.isGroupRebalancing { state.commitsHeldUntil = now + PipelineState.rebalanceCommitHold }
+                if error.isGroupRebalancing { state.rebalanceCallbackRan(at: now) }
             }
             PipelineEvents.commitFailed(error, during: "periodic commit", metrics: metrics, logger: logger)
             return error

@@ -32,7 +32,8 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
 
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         guard !partitions.isEmpty else {
-            state.withLock { $0.rebalanceEnded() }
+            state.withLock { $0.joinedWithoutNewPartitions() }
+            logger.debug("Rebalance finished with no new partitions")
             return
         }
         var committed: [KafkaTopicPartition: KafkaOffsetCommit] = [:]

@@ -30,13 +30,12 @@ struct PipelineState: Sendable {
     /// Total time June was unavailable (outage or refusal) before the current episode.
     private var unavailableTotal: Duration = .zero
     /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
-    /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Set at a revoke or a
-    /// commit that met a rebalance; cleared by the next assignment callback.
+    /// librdkafka 2.0.2 treat the whole assignment as lost (librdkafka issue #4059). Set by rebalance
+    /// callbacks and by a commit that met a rebalance (``rebalanceCallbackRan(at:)``).
     var commitsHeldUntil: ContinuousClock.Instant?
 
-    /// Longest hold of periodic commits while the group rebalances: above the session timeout a
-    /// rebalance may take (a member that died must time out first).
-    static let rebalanceCommitHold: Duration = .seconds(60)
+    /// Periodic commits wait this long after a rebalance callback, and after a commit that met a rebalance.
+    static let rebalanceQuietPeriod: Duration = .seconds(10)
 
     /// Failures with no answer from June for this long are an outage, however few.
     static let outageWindow: Duration = .seconds(5)
@@ -108,16 +107,30 @@ struct PipelineState: Sendable {
 
     // MARK: Assignment
 
-    /// The group finished a rebalance (an assignment callback, possibly with no partitions).
-    mutating func rebalanceEnded() {
-        commitsHeldUntil = nil
+    /// A rebalance callback ran (assign, possibly with no partitions, or revoke). Periodic commits wait
+    /// until the group has been quiet for `rebalanceQuietPeriod`: a cooperative rebalance goes on after
+    /// its callbacks (librdkafka calls assign with an empty list right after the revoke, then rejoins and
+    /// syncs), and a commit sent meanwhile is answered ILLEGAL_GENERATION, after which librdkafka 2.0.2
+    /// drops the whole assignment (librdkafka issue #4059). Revoke callbacks commit their partitions
+    /// themselves, at the moment librdkafka allows it.
+    mutating func rebalanceCallbackRan(at now: ContinuousClock.Instant = .now) {
+        commitsHeldUntil = now + Self.rebalanceQuietPeriod
+    }
+
+    /// Records an assignment callback with no partitions: the member joined (readiness).
+    mutating func joinedWithoutNewPartitions(at now: ContinuousClock.Instant = .now) {
+        rebalanceCallbackRan(at: now)
         hasJoined = true
     }
 
     /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
     /// and metadata.
-    mutating func assign(_ partitions: [KafkaTopicPartition], committed: [KafkaTopicPartition: KafkaOffsetCommit]) {
-        commitsHeldUntil = nil
+    mutating func assign(
+        _ partitions: [KafkaTopicPartition],
+        committed: [KafkaTopicPartition: KafkaOffsetCommit],
+        at now: ContinuousClock.Instant = .now
+    ) {
+        rebalanceCallbackRan(at: now)
         hasJoined = true
         for partition in partitions {
             tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
@@ -128,11 +141,8 @@ struct PipelineState: Sendable {
     }
 
     /// First half of a revoke: no new work for these partitions; their queued records are dropped.
-    /// Periodic commits wait until the rebalance ends with the next assignment callback (a cooperative
-    /// rebalance is not over at the revoke: a commit sent meanwhile is answered ILLEGAL_GENERATION and
-    /// librdkafka 2.0.2 then drops the whole assignment, librdkafka issue #4059).
     mutating func beginRevoke(_ partitions: Set<KafkaTopicPartition>, at now: ContinuousClock.Instant = .now) {
-        commitsHeldUntil = now + Self.rebalanceCommitHold
+        rebalanceCallbackRan(at: now)
         lanes.drop(partitions: partitions)
         assigned.subtract(partitions)
         paused.subtract(partitions)
