@@ -122,13 +122,13 @@ extension Pipeline {
     }
 
     /// Whether a failing record's retry budget is used up and it should be dead-lettered: its retrying
-    /// time (without June-unavailable time) reached the budget, June is not unavailable, and June accepted
-    /// other events since this record's first attempt (else June is down for everyone and the record is
-    /// not the problem: it keeps retrying).
+    /// time (without June-unavailable time) reached the budget, June is not unavailable, and June answered
+    /// since this record's first attempt (accepted or rejected another event, or answered a probe: June is
+    /// up, so the record is the problem). Else June is down for everyone and the record keeps retrying.
     func isBudgetExhausted(_ record: RelayRecord, at now: ContinuousClock.Instant) -> Bool {
         guard let firstAttempt = record.firstAttempt else { return false }
         return state.withLock { state in
-            guard state.mode == .running, let accepted = state.lastAcceptedAt, accepted > firstAttempt else { return false }
+            guard state.mode == .running, let answered = state.lastAnsweredAt, answered > firstAttempt else { return false }
             let used = (now - firstAttempt) - (state.unavailableTime(at: now) - record.unavailableTimeAtFirstAttempt)
             return configuration.retryPolicy.isExhausted(elapsed: used)
         }

@@ -27,6 +27,10 @@ struct PipelineState: Sendable {
     private var failingSince: ContinuousClock.Instant?
     /// When June last accepted an event (2xx).
     private(set) var lastAcceptedAt: ContinuousClock.Instant?
+    /// When June last answered anything but a retryable failure or a refusal (an acceptance, a rejection
+    /// of one event, an answered probe): the proof that June is up, which a retry budget needs before it
+    /// may end in `retries-exhausted`.
+    private(set) var lastAnsweredAt: ContinuousClock.Instant?
     /// Total time June was unavailable (outage or refusal) before the current episode.
     private var unavailableTotal: Duration = .zero
     /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
@@ -190,6 +194,7 @@ struct PipelineState: Sendable {
     /// June answered with something that is neither a retryable failure nor a refusal (2xx, or a
     /// rejection of one event): June is up and takes the key.
     mutating func recordAnswered(at now: ContinuousClock.Instant) -> Transition? {
+        lastAnsweredAt = now
         consecutiveFailures = 0
         failingSince = nil
         guard let since = mode.unavailableSince else { return nil }

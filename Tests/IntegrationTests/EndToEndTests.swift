@@ -207,15 +207,16 @@ struct EndToEndTests {
             let outageStarted = ContinuousClock.now
             let outageEnds = outageStarted + .seconds(outageSeconds)
 
-            // The relay notices: outage gauge 1 and /readyz 503.
+            // The relay notices: outage gauge 1.
             var gauge: Double?
             let detected = try await eventually(timeout: .seconds(12)) {
                 gauge = try await metrics.value("relay_june_outage")
                 return gauge == 1
             }
             try h.require(detected, "relay_june_outage is \(gauge.map { "\($0)" } ?? "absent") 12 s into the outage")
+            // Readiness is not tied to June: an outage must not make every replica unready at once.
             let readyz = try await metrics.readyzStatus()
-            h.check(readyz == 503, "/readyz answered \(readyz) during the outage, expected 503")
+            h.check(readyz == 200, "/readyz answered \(readyz) during the outage, expected 200")
 
             // Consumption is paused: records produced now are not consumed while June is down.
             // (The consumed counter is published once per commit interval, so let it settle first.)
