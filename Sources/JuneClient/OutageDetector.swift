@@ -50,7 +50,7 @@ public struct OutageDetector: Sendable, Equatable {
         return nil
     }
 
-    /// Records one outcome: `.retryable` is a failure; `.delivered` and `.rejected` show June is answering.
+    /// Records one outcome: `.retryable` is a failure; `.delivered`, `.refused` and `.rejected` show June is answering.
     public mutating func record(_ outcome: SendOutcome, key: String?) -> Transition? {
         self.record(success: !outcome.isRetryable, key: key)
     }

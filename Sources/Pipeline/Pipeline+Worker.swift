@@ -47,7 +47,9 @@ extension Pipeline {
             event.outageTimeAtFirstAttempt = state.withLock { $0.outageTime(at: started) }
         }
         event.attempts += 1
-        let outcome = await sender.send(request)
+        var outcome = await sender.send(request)
+        // A refusal of the relay is handled like a retryable answer for now.
+        if case .refused(let status, let message) = outcome { outcome = .retryable(status: status, retryAfter: nil, message: message) }
         let now = ContinuousClock.now
         switch outcome {
         case .delivered:
@@ -64,6 +66,9 @@ extension Pipeline {
                 metadata: eventMetadata(event, ["http.response.status_code": "\(status)"])
             )
             return await deadLetterAndFinish(event, reason: .rejected, message: message, httpStatus: status)
+
+        case .refused:
+            preconditionFailure("turned into .retryable above")
 
         case .retryable(let status, let retryAfter, let message):
             metrics.recordRequest(request.type, outcome: .retryable, duration: now - started)
