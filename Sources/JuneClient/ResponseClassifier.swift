@@ -3,7 +3,9 @@ import NIOCore
 
 /// Turns an HTTP status (or a transport error) into a `SendOutcome`. Kept apart from backoff (`RetryPolicy`).
 ///
-/// 2xx → delivered. 408, 429, 5xx, connection errors and timeouts → retryable. Anything else → rejected.
+/// 2xx → delivered. 408, 429, 5xx, connection errors and timeouts → retryable. 401, 403, 404, 405, 407
+/// and every 3xx → refused (the relay's key, URL or proxy is wrong, not the event). Any other status
+/// (400, 413, 422, …) → rejected.
 public enum ResponseClassifier {
     /// How many bytes of a response body go into an outcome message.
     public static let messageBodyLimit = 200
@@ -24,6 +26,9 @@ public enum ResponseClassifier {
         if Self.isRetryable(status: status) {
             let wait = retryAfter.flatMap { Self.parseRetryAfter($0, now: now) }
             return .retryable(status: status, retryAfter: wait, message: message)
+        }
+        if Self.isRefusal(status: status) {
+            return .refused(status: status, message: message)
         }
         return .rejected(status: status, message: message)
     }
@@ -49,11 +54,40 @@ public enum ResponseClassifier {
         status == 408 || status == 429 || (500..<600).contains(status)
     }
 
-    /// `"HTTP 503: <first 200 bytes of body>"`, or `"HTTP 503"` when the body is empty.
+    /// Statuses that say the relay itself is refused: 401 Unauthorized, 403 Forbidden, 404 Not Found,
+    /// 405 Method Not Allowed, 407 Proxy Authentication Required and every 3xx (a redirect is never
+    /// followed: the write key must not be sent to another place).
+    public static func isRefusal(status: Int) -> Bool {
+        switch status {
+        case 300..<400, 401, 403, 404, 405, 407: true
+        default: false
+        }
+    }
+
+    /// `"HTTP 503: <first 200 bytes of body>"`, or `"HTTP 503"` when the body is empty. Always one line
+    /// (it ends up in logs and dead-letter headers): trailing whitespace is dropped and control
+    /// characters are escaped (`\n`, `\r`, `\t`, else `\u00XX`).
     public static func message(status: Int, bodyPrefix: [UInt8]) -> String {
-        guard !bodyPrefix.isEmpty else { return "HTTP \(status)" }
-        let text = String(decoding: bodyPrefix.prefix(Self.messageBodyLimit), as: UTF8.self)
-        return "HTTP \(status): \(text)"
+        var body = bodyPrefix.prefix(Self.messageBodyLimit)
+        while let last = body.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D {
+            body.removeLast()
+        }
+        guard !body.isEmpty else { return "HTTP \(status)" }
+        var line: [UInt8] = Array("HTTP \(status): ".utf8)
+        line.reserveCapacity(line.count + body.count + 8)
+        for byte in body {
+            switch byte {
+            case 0x0A: line.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: line.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: line.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20, 0x7F:
+                let digits = Array("0123456789abcdef".utf8)
+                line.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0")])
+                line.append(contentsOf: [digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+            default: line.append(byte)
+            }
+        }
+        return String(decoding: line, as: UTF8.self)
     }
 
     /// Parses a `Retry-After` value: delay-seconds (`"120"`) or an HTTP-date

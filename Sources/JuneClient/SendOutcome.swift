@@ -6,20 +6,22 @@ public enum SendOutcome: Sendable, Equatable {
     /// `retryAfter` is the server's `Retry-After`, to be honoured as the minimum wait;
     /// `message` is `"HTTP 503: <first 200 bytes of body>"` or the transport error.
     case retryable(status: Int?, retryAfter: Duration?, message: String)
-    /// June refused the request for good (any other 4xx and non-2xx statuses): dead-letter, no retry.
+    /// June (or something in front of it) refuses the relay, not the event: 401, 403, 404, 405, 407 and
+    /// every 3xx — a wrong, revoked or rotated write key, a wrong URL, a proxy in the way. Nothing is
+    /// wrong with the event: never dead-letter it; stop and probe until June accepts again.
+    /// `message` is `"HTTP 401: <first 200 bytes of body>"`.
+    case refused(status: Int, message: String)
+    /// June refused this event for good (any other 4xx, e.g. 400, 413, 422): dead-letter, no retry.
     /// `message` is `"HTTP 400: <first 200 bytes of body>"`.
     case rejected(status: Int, message: String)
-    /// June refuses the relay, not the event (401, 403, 404, 405, 407, 3xx: a wrong or revoked key, a wrong
-    /// URL, a proxy in the way): never dead-letter; pause and probe until June accepts again.
-    case refused(status: Int, message: String)
 
     /// The HTTP status, if a response was received.
     public var status: Int? {
         switch self {
         case .delivered(let status): status
         case .retryable(let status, _, _): status
-        case .rejected(let status, _): status
         case .refused(let status, _): status
+        case .rejected(let status, _): status
         }
     }
 
@@ -30,6 +32,11 @@ public enum SendOutcome: Sendable, Equatable {
 
     public var isRetryable: Bool {
         if case .retryable = self { return true }
+        return false
+    }
+
+    public var isRefused: Bool {
+        if case .refused = self { return true }
         return false
     }
 }

@@ -1,5 +1,5 @@
 /// Small byte-level helpers shared by the scanner, the transformer and the renderer.
-enum JSONText {
+package enum JSONText {
     @inline(__always)
     static func hexValue(_ c: UInt8) -> UInt32? {
         switch c {
@@ -85,7 +85,7 @@ enum JSONText {
     }
 
     /// Appends `s` as a JSON string literal (quotes included), escaping `"`, `\` and control characters.
-    static func appendQuoted(_ s: String, to out: inout [UInt8]) {
+    package static func appendQuoted(_ s: String, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         for c in s.utf8 {
             switch c {

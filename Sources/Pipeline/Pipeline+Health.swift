@@ -92,8 +92,8 @@ extension Pipeline {
         }
     }
 
-    /// One probe: a request that carries no event (an empty batch, or an empty track body on the
-    /// per-event endpoint). Any answer other than a retryable failure or a refusal means June is back.
+    /// One probe: a request that carries no event (an empty batch on `/sdk/batch`, or an empty track
+    /// body on the per-event endpoint). Any answer other than a retryable failure or a refusal means June is back.
     func probe() async {
         let refused = state.withLock { if case .refused = $0.mode { true } else { false } }
         if refused, let beforeProbe { await beforeProbe() }
@@ -103,7 +103,7 @@ extension Pipeline {
         case .single:
             outcome = await sender.send(Self.probeRequest)
         case .batch:
-            outcome = await sender.send(Self.probeRequest)  // MERGE: batch probe
+            outcome = await sender.send(batch: [])
         }
         let now = ContinuousClock.now
         logger.debug("June probed", metadata: ["june.outcome": "\(outcome)"])

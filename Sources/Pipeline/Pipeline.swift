@@ -206,13 +206,16 @@ public final class Pipeline: Service, Sendable {
                 case .skip:
                     skipped[partition, default: 0] += 1
                 case .process(let epoch):
-                    let record = RelayRecord(
+                    var record = RelayRecord(
                         lane: LaneKey(partition: partition, kind: kind),
                         message: message,
                         request: result,
                         epoch: epoch,
                         byteCost: cost
                     )
+                    if configuration.delivery == .batch, case .success(let request) = result {
+                        record.batchItemSize = JuneBatchItem(request: request, messageID: record.messageID).encodedSize
+                    }
                     _ = state.lanes.enqueue(record)
                 }
             }

@@ -56,7 +56,7 @@ enum Relay {
                 deadLetters: deadLetters,
                 sender: june,
                 metrics: PipelineMetrics(),
-                beforeProbe: nil,  // MERGE: key reload
+                beforeProbe: settings.writeKeyFile.map { file in { @Sendable in reloadWriteKey(from: file, into: june, logger: logger) } },
                 logger: logger
             )
         } catch {
@@ -105,6 +105,17 @@ enum Relay {
         )
         for topic in settings.pipeline.topics + [settings.pipeline.deadLetterTopic] {
             guard try await admin.topicExists(topic, timeout: .seconds(10)) else { throw MissingTopic(topic: topic) }
+        }
+    }
+
+    /// While June refuses the relay, the write-key file is re-read before each probe, so a rotated
+    /// secret (a Kubernetes Secret volume is updated in place) takes effect without a restart.
+    private static func reloadWriteKey(from file: String, into june: JuneHTTPClient, logger: Logger) {
+        do {
+            let key = try RelaySettings.writeKey(file: file)
+            try june.updateWriteKey(key)
+        } catch {
+            logger.warning("Re-reading the write-key file failed", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -27,6 +27,8 @@ struct RelaySettings: Sendable {
         june.maxConnections = command.maxInFlight
         june.allowInsecureHTTP = command.allowInsecureHTTP
         june.caFile = command.juneCAFile
+        // HTTPS_PROXY / https_proxy (HTTP_PROXY for http URLs) and NO_PROXY, as curl reads them.
+        june.proxy = try JuneProxy.fromEnvironment(environment, for: command.juneURL)
         june.userAgent = "june-relay/\(JuneRelayCommand.version)"
         try june.validate()
         self.june = june
@@ -62,17 +64,22 @@ struct RelaySettings: Sendable {
     /// The write key from `--write-key-file` or `JUNE_WRITE_KEY`; never from a plain flag.
     static func writeKey(file: String?, environment: [String: String]) throws -> String {
         if let file {
-            guard let contents = FileManager.default.contents(atPath: file) else {
-                throw Invalid(description: "cannot read --write-key-file \(file)")
-            }
-            let key = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard !key.isEmpty else { throw Invalid(description: "--write-key-file \(file) is empty") }
-            return key
+            return try writeKey(file: file)
         }
         guard let key = environment["JUNE_WRITE_KEY"]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty
         else {
             throw Invalid(description: "missing June write key: set JUNE_WRITE_KEY or pass --write-key-file PATH")
         }
+        return key
+    }
+
+    /// The write key in `file` (surrounding whitespace removed), e.g. a mounted Kubernetes secret.
+    static func writeKey(file: String) throws -> String {
+        guard let contents = FileManager.default.contents(atPath: file) else {
+            throw Invalid(description: "cannot read --write-key-file \(file)")
+        }
+        let key = String(decoding: contents, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !key.isEmpty else { throw Invalid(description: "--write-key-file \(file) is empty") }
         return key
     }
 

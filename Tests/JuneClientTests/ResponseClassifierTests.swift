@@ -14,14 +14,43 @@ import Testing
         #expect(outcome == .retryable(status: status, retryAfter: nil, message: "HTTP \(status): busy"))
     }
 
-    @Test(arguments: [400, 401, 403, 404, 413, 422])
+    @Test(arguments: [400, 402, 409, 410, 411, 413, 415, 422, 451, 499])
     func otherClientErrorsAreRejected(status: Int) {
         let outcome = ResponseClassifier.classify(status: status, retryAfter: "5", bodyPrefix: Array("nope".utf8))
         #expect(outcome == .rejected(status: status, message: "HTTP \(status): nope"))
+        #expect(!outcome.isRefused)
     }
 
-    @Test func redirectsAreRejected() {
-        #expect(ResponseClassifier.classify(status: 301, retryAfter: nil, bodyPrefix: []) == .rejected(status: 301, message: "HTTP 301"))
+    @Test(arguments: [401, 403, 404, 405, 407])
+    func refusalsOfTheRelayAreRefusedNotRejected(status: Int) {
+        let outcome = ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: Array("invalid write key".utf8))
+        #expect(outcome == .refused(status: status, message: "HTTP \(status): invalid write key"))
+        #expect(outcome.isRefused)
+        #expect(!outcome.isRetryable && !outcome.isDelivered)
+        #expect(outcome.status == status)
+    }
+
+    @Test(arguments: [300, 301, 302, 303, 304, 307, 308, 399])
+    func redirectsAreRefused(status: Int) {
+        #expect(ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: []) == .refused(status: status, message: "HTTP \(status)"))
+    }
+
+    @Test func messageIsOneLineWithControlCharactersEscaped() {
+        let body = Array("line one\nline two\r\n\tend\u{01}\u{7F}".utf8)
+        #expect(ResponseClassifier.message(status: 400, bodyPrefix: body) == #"HTTP 400: line one\nline two\r\n\tend\u0001\u007f"#)
+    }
+
+    @Test func messageDropsTrailingWhitespace() {
+        #expect(ResponseClassifier.message(status: 401, bodyPrefix: Array("bad key \r\n\n".utf8)) == "HTTP 401: bad key")
+        #expect(ResponseClassifier.message(status: 503, bodyPrefix: Array(" \n\t\r\n".utf8)) == "HTTP 503")
+        #expect(ResponseClassifier.message(status: 503, bodyPrefix: Array("{\"e\":1}\n".utf8)) == #"HTTP 503: {"e":1}"#)
+    }
+
+    @Test func messageHasNoLineBreakWhateverTheBody() {
+        let body = (0..<200).map { UInt8($0 % 40) }  // mostly control characters
+        let message = ResponseClassifier.message(status: 500, bodyPrefix: body)
+        #expect(!message.contains { $0.isNewline })
+        #expect(!message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7F })
     }
 
     @Test func messageKeepsOnlyTheFirst200Bytes() {

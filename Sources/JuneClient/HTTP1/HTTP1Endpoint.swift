@@ -40,6 +40,32 @@ struct HTTP1Endpoint: Sendable, Equatable {
         self.pathPrefix = path
     }
 
+    /// `host:port` (IPv6 bracketed), the target of a proxy `CONNECT`.
+    var authority: String {
+        self.host.contains(":") ? "[\(self.host)]:\(self.port)" : "\(self.host):\(self.port)"
+    }
+
+    /// Whether `host` is a loopback address: `localhost`, 127.0.0.0/8 or `::1`.
+    var isLoopback: Bool {
+        Self.isLoopback(host: self.host)
+    }
+
+    static func isLoopback(host rawHost: String) -> Bool {
+        var host = rawHost.lowercased()
+        if host.hasPrefix("["), host.hasSuffix("]") {
+            host = String(host.dropFirst().dropLast())
+        }
+        if host == "localhost" || host == "localhost." || host == "::1" || host == "0:0:0:0:0:0:0:1" {
+            return true
+        }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 4, parts.allSatisfy({ !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCII) }) else {
+            return false
+        }
+        let octets = parts.compactMap { UInt8($0) }
+        return octets.count == 4 && octets[0] == 127
+    }
+
     /// Whether `host` is an IP literal (no SNI for those).
     var hostIsIPAddress: Bool {
         if self.host.contains(":") { return true }

@@ -1,7 +1,7 @@
 import NIOCore
 
 /// One request on one connection: the complete request bytes (request line, headers and body, built by
-/// `JuneRequestWriter`), the deadline for the whole exchange and the promise the answer completes.
+/// `JuneHTTPClient`), the deadline for the whole exchange and the promise the answer completes.
 struct HTTP1Exchange: Sendable {
     var request: ByteBuffer
     var deadline: NIODeadline
@@ -29,6 +29,12 @@ enum HTTP1TransportError: Error, Sendable, Equatable, CustomStringConvertible {
     case poolShutDown
     /// A write arrived while another exchange was running on the connection (a pool bug; never expected).
     case connectionBusy
+    /// The proxy answered the tunnel's `CONNECT` with a non-2xx status (e.g. 407: wrong or missing credentials).
+    case proxyRefused(status: Int)
+    /// The proxy closed the connection before answering `CONNECT`.
+    case proxyClosed
+    /// The proxy's answer to `CONNECT` was not an HTTP response head.
+    case proxyProtocolError
 
     var description: String {
         switch self {
@@ -36,6 +42,9 @@ enum HTTP1TransportError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectionClosed: "the connection closed before the response was complete"
         case .poolShutDown: "the HTTP client was shut down"
         case .connectionBusy: "internal error: connection already in use"
+        case .proxyRefused(let status): "proxy refused CONNECT: \(status)"
+        case .proxyClosed: "the proxy closed the connection before the tunnel was open"
+        case .proxyProtocolError: "the proxy's answer to CONNECT is not HTTP"
         }
     }
 }

@@ -40,6 +40,12 @@ final class HTTP1ExchangeHandler: ChannelDuplexHandler, RemovableChannelHandler 
             promise?.fail(HTTP1TransportError.connectionClosed)
             return
         }
+        guard NIODeadline.now() < exchange.deadline else {
+            // A request whose deadline has passed is never written.
+            exchange.promise.fail(HTTP1TransportError.timeout)
+            promise?.fail(HTTP1TransportError.timeout)
+            return
+        }
         self.promise = exchange.promise
         self.response = HTTP1Response(status: 0, retryAfter: nil, bodyPrefix: [], keepAlive: false)
         self.readingInterimResponse = false

@@ -24,6 +24,8 @@ final class ScriptedHTTPServer: Sendable {
         case closeWithoutAnswer
         /// Never answer (the client must time out).
         case silence
+        /// Write these bytes after `delay` (the exchange is held meanwhile).
+        case delayed([UInt8], by: Duration)
     }
 
     private struct State {
@@ -113,6 +115,12 @@ final class ScriptedHTTPServer: Sendable {
                     return
                 case .silence:
                     break
+                case .delayed(let bytes, let delay):
+                    let buffer = context.channel.allocator.buffer(bytes: bytes)
+                    let nanoseconds = delay.components.seconds * 1_000_000_000 + delay.components.attoseconds / 1_000_000_000
+                    context.eventLoop.assumeIsolated().scheduleTask(in: .nanoseconds(nanoseconds)) {
+                        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+                    }
                 }
             }
         }
@@ -143,6 +151,12 @@ final class ScriptedHTTPServer: Sendable {
 }
 
 extension ScriptedHTTPServer.Reply {
+    /// A complete response with `Content-Length`, written after `delay`.
+    static func delayedResponse(_ status: Int, body: String = "", by delay: Duration) -> Self {
+        let text = "HTTP/1.1 \(status) Status\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+        return .delayed(Array(text.utf8), by: delay)
+    }
+
     /// A complete response with `Content-Length`.
     static func response(_ status: Int, headers: [String] = [], body: String = "", close: Bool = false) -> Self {
         var text = "HTTP/1.1 \(status) Status\r\n"
