@@ -80,13 +80,7 @@ public final class KafkaAdmin: Sendable {
         partitions: [KafkaTopicPartition],
         timeout: Duration
     ) async throws(KafkaError) -> [KafkaTopicPartition: Int64] {
-        let properties = Self.properties(bootstrapServers: bootstrapServers, groupID: group, additional: additionalProperties)
-        let context = RDKafkaCallbackContext(logger: logger)
-        let timeoutMilliseconds = timeout.clampedMilliseconds
-        return try await queue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: Int64] in
-            let groupClient = try RDKafkaClient.make(.consumer, properties: properties, context: context)
-            return try groupClient.committed(partitions, timeoutMilliseconds: timeoutMilliseconds)
-        }
+        try await committedOffsetsWithMetadata(group: group, partitions: partitions, timeout: timeout).mapValues(\.offset)
     }
 
     /// ``committedOffsets(group:partitions:timeout:)`` with each offset's commit metadata string.

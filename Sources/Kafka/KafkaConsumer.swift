@@ -71,17 +71,14 @@ public final class KafkaConsumer: Sendable {
     /// Commits offsets synchronously. Each value is the NEXT offset to read (last done + 1).
     /// Runs on the consumer's queue (after a poll in progress returns).
     public func commit(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
-        guard !offsets.isEmpty else { return }
-        let client = self.client
-        let milliseconds = timeout.clampedMilliseconds
-        try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets, timeoutMilliseconds: milliseconds) }
+        try await commit(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeout: timeout)
     }
 
     /// Commits offsets synchronously on the calling thread. Meant for the rebalance handler (already on
     /// the poll queue); from anywhere else, prefer ``commit(_:timeout:)``. Blocks until the broker
     /// answered or `timeout` passed (then throws a retriable timeout error).
     public func commitSync(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
-        try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
+        try commitSync(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeout: timeout)
     }
 
     /// Commits offsets with their metadata strings (see ``KafkaOffsetCommit``). Runs on the consumer's queue.
