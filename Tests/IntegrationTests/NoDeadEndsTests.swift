@@ -245,6 +245,7 @@ struct NoDeadEndsTests {
             if let huge = byID[typeID] {
                 let message = huge.header("june-relay.error.message") ?? ""
                 h.check(!message.isEmpty && message.utf8.count <= 1_000, "error.message of the 600 KB type is \(message.utf8.count) bytes")
+                print("oversized dead letters: 600 KB type → error.message of \(message.utf8.count) bytes: \(message.prefix(60))…")
                 h.check(huge.header("june-relay.error.reason") == "invalid-event", "reason \(huge.header("june-relay.error.reason") ?? "nil")")
                 h.check(huge.value == events.invalid.first { $0.id == typeID }?.value, "the 600 KB type's dead letter lost its value")
             } else {
