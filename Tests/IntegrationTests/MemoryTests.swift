@@ -16,7 +16,9 @@ struct MemoryTests {
             let topic = uniqueName("events")
             let dlq = topic + ".dlq"
             let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
+            // The dev broker keeps about 5 MB per partition (librdkafka's mock cluster drops older
+            // records beyond that): 160 partitions hold the 640 MB backlog at 250 records (4 MB) each.
+            let brokers = try await h.startBroker(topics: [topic, dlq], partitions: 160)
             let stub = try await h.startStub(["--latency-ms", "500"])
             let kafka = KafkaTestClient(bootstrapServers: brokers)
 
@@ -27,11 +29,15 @@ struct MemoryTests {
             records.reserveCapacity(total)
             for index in 0..<total {
                 let user = "user-\(index % users)"
-                let json = #"{"type":"track","event":"Big","userId":"\#(user)","properties":{"seq":\#(index / users),"pad":"\#(pad)"}}"#
-                records.append(KafkaProducerRecord(topic: topic, key: Array(user.utf8), value: Array(json.utf8)))
+                let json = #"{"type":"track","event":"Big","userId":"\#(user)","anonymousId":"anon","messageId":"m-\#(index)","originalTimestamp":"2026-01-02T03:04:05.678Z","properties":{"seq":\#(index / users),"pad":"\#(pad)"}}"#
+                // Spread evenly (250 records per partition), so no partition passes the dev broker's limit.
+                let partition = Int32(index % users % 160)
+                records.append(KafkaProducerRecord(topic: topic, partition: partition, key: Array(user.utf8), value: Array(json.utf8)))
             }
             try await kafka.produce(records)
             records = []
+            let held = try await kafka.recordCount(of: topic)
+            try h.require(held == Int64(total), "the dev broker holds \(held) of \(total) records: it dropped old ones")
 
             let port = try Harness.freePort()
             let relay = try h.startRelay(brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-memory", metricsPort: port)
