@@ -49,7 +49,9 @@ extension Pipeline {
         event.attempts += 1
         var outcome = await sender.send(request)
         // A refusal of the relay is handled like a retryable answer for now.
-        if case .refused(let status, let message) = outcome { outcome = .retryable(status: status, retryAfter: nil, message: message) }
+        if case .refused(let status, let message) = outcome {
+            outcome = .retryable(status: status, retryAfter: nil, message: message)
+        }
         let now = ContinuousClock.now
         switch outcome {
         case .delivered:

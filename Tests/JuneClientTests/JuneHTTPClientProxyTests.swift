@@ -21,7 +21,9 @@ struct JuneHTTPClientProxyTests {
 
         static func start() async throws -> Target {
             let authority = try TestCertificateAuthority.make()
-            let server = try await ScriptedHTTPServer(tls: authority.serverContext()) { _, _ in JuneHTTPClientProxyTests.ok }
+            let server = try await ScriptedHTTPServer(tls: authority.serverContext()) { _, _ in
+                JuneHTTPClientProxyTests.ok
+            }
             return Target(authority: authority, server: server)
         }
 
@@ -56,7 +58,8 @@ struct JuneHTTPClientProxyTests {
         #expect(outcomes == [.delivered(status: 200), .delivered(status: 200)])
         #expect(target.server.requests.map(\.body) == [Self.event("p1").body, Self.event("p2").body])
         #expect(target.server.connectionCount == 1, "one tunnel, kept alive")
-        #expect(proxy.output.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxy.output)")
+        #expect(
+            proxy.output.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxy.output)")
     }
 
     @Test func proxyCredentialsAreSentAndWrongOnesAreRetryable() async throws {
@@ -101,7 +104,8 @@ struct JuneHTTPClientProxyTests {
         let target = try await Target.start()
         let deadProxy = "http://127.0.0.1:\(try await freeLoopbackPort())"
         let url = "https://localhost:\(target.server.port)"
-        let direct = try JuneProxy.fromEnvironment(["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com,localhost"], for: url)
+        let direct = try JuneProxy.fromEnvironment(
+            ["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com,localhost"], for: url)
         let proxied = try JuneProxy.fromEnvironment(["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com"], for: url)
         let directClient = try target.client(proxy: direct)
         let proxiedClient = try target.client(proxy: proxied)
@@ -131,7 +135,8 @@ struct TinyProxy {
             toolExists("tinyproxy"),
             "tinyproxy is not installed: `make deps` installs it (and `make test` runs `make deps`)"
         )
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("june-tinyproxy-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "june-tinyproxy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try await freeLoopbackPort()
         var config = """

@@ -93,7 +93,9 @@ extension HTTP1ConnectionPool {
 
         /// `lease`, else queues `waiter` — unless its deadline has already passed (it would never be served
         /// in time: fail it now).
-        mutating func leaseOrQueue(_ waiter: Waiter, deadline: NIODeadline, now: NIODeadline, stale: inout [any Channel]) -> LeaseDecision {
+        mutating func leaseOrQueue(
+            _ waiter: Waiter, deadline: NIODeadline, now: NIODeadline, stale: inout [any Channel]
+        ) -> LeaseDecision {
             do {
                 switch try self.lease(now: now, stale: &stale) {
                 case .connection(let channel): return .use(channel)
