@@ -52,14 +52,13 @@ struct JuneHTTPClientProxyTests {
         let client = try target.client(proxy: JuneProxy(host: "127.0.0.1", port: proxy.port))
         let outcomes = [await client.send(Self.event("p1")), await client.send(Self.event("p2"))]
         try await client.shutdown()
-        proxy.stop()
+        let proxyLog = proxy.stop()
         await target.stop()
 
         #expect(outcomes == [.delivered(status: 200), .delivered(status: 200)])
         #expect(target.server.requests.map(\.body) == [Self.event("p1").body, Self.event("p2").body])
         #expect(target.server.connectionCount == 1, "one tunnel, kept alive")
-        #expect(
-            proxy.output.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxy.output)")
+        #expect(proxyLog.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxyLog)")
     }
 
     @Test func proxyCredentialsAreSentAndWrongOnesAreRetryable() async throws {
@@ -128,8 +127,6 @@ struct TinyProxy {
     let process: TestChildProcess
     let directory: URL
 
-    var output: String { self.process.output }
-
     static func start(connectPort: Int, basicAuth: (user: String, password: String)? = nil) async throws -> TinyProxy {
         try #require(
             toolExists("tinyproxy"),
@@ -162,7 +159,12 @@ struct TinyProxy {
         return TinyProxy(port: port, process: process, directory: directory)
     }
 
-    func stop() {
+    /// Stops the proxy, removes its files and returns its log.
+    @discardableResult
+    func stop() -> String {
         self.process.stop()
+        let log = self.process.output
+        try? FileManager.default.removeItem(at: self.directory)
+        return log
     }
 }
