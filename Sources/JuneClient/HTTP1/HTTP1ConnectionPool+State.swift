@@ -62,10 +62,6 @@ extension HTTP1ConnectionPool {
             self.idleTimeout = idleTimeout
         }
 
-        /// Connection slots in use (for tests).
-        var openCount: Int { self.open }
-        var waiterCount: Int { self.waiters.count }
-
         /// A fresh id for a waiter.
         mutating func makeWaiterID() -> UInt64 {
             self.nextWaiterID &+= 1

@@ -86,11 +86,6 @@ final class HTTP1ConnectionPool: Sendable {
         }
     }
 
-    /// Connection slots in use and queued requests (for tests).
-    var counts: (open: Int, waiting: Int) {
-        self.state.withLock { ($0.openCount, $0.waiterCount) }
-    }
-
     // MARK: - Leasing
 
     private func leaseConnection(deadline: NIODeadline) async throws -> any Channel {
