@@ -16,7 +16,8 @@ public struct JuneBatchItem: Sendable {
 
     /// Exact number of bytes this item adds to a batch body (its JSON object, without the separating comma).
     public var encodedSize: Int {
-        Self.typePrefix.utf8CodeUnitCount + self.request.type.rawValue.utf8.count + Self.messageIDPrefix.utf8CodeUnitCount
+        Self.typePrefix.utf8CodeUnitCount + self.request.type.rawValue.utf8.count
+            + Self.messageIDPrefix.utf8CodeUnitCount
             + self.quotedMessageIDSize + (self.bodyIsEmptyObject ? 1 : self.request.body.count)
     }
 
@@ -58,7 +59,9 @@ public struct JuneBatchItem: Sendable {
     private var bodyIsEmptyObject: Bool {
         let body = self.request.body
         var index = 1
-        while index < body.count, body[index] == 0x20 || body[index] == 0x09 || body[index] == 0x0A || body[index] == 0x0D {
+        while index < body.count,
+            body[index] == 0x20 || body[index] == 0x09 || body[index] == 0x0A || body[index] == 0x0D
+        {
             index += 1
         }
         return index < body.count && body[index] == UInt8(ascii: "}")
@@ -80,7 +83,8 @@ public enum JuneBatchBody {
 
     /// bytes of the envelope without items: {"batch":[],"sentAt":"2026-12-01T16:10:41.123Z"}
     public static let envelopeSize: Int =
-        Self.head.utf8CodeUnitCount + Self.sentAtKey.utf8CodeUnitCount + Self.timestampSize + Self.tail.utf8CodeUnitCount
+        Self.head.utf8CodeUnitCount + Self.sentAtKey.utf8CodeUnitCount + Self.timestampSize
+        + Self.tail.utf8CodeUnitCount
 
     /// Body length of a batch of `items`: the envelope, the items and the commas between them.
     static func size(of items: [JuneBatchItem]) -> Int {

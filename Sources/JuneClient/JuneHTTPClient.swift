@@ -31,14 +31,17 @@ public final class JuneHTTPClient: JuneSending {
     /// `tlsConfiguration` replaces the default (system trust store, certificate and host name checked);
     /// tests use it to trust a throwaway certificate authority. TLS 1.2 stays the minimum and `caFile` is
     /// added either way.
-    package init(configuration: JuneClientConfiguration, tlsConfiguration: TLSConfiguration?, logger: Logger) throws(JuneClientError) {
+    package init(configuration: JuneClientConfiguration, tlsConfiguration: TLSConfiguration?, logger: Logger)
+        throws(JuneClientError)
+    {
         try configuration.validate()
         let endpoint = try HTTP1Endpoint(normalizedBaseURL: try configuration.normalizedBaseURL())
         self.endpoint = endpoint
         self.userAgent = configuration.userAgent
         self.timeout = TimeAmount(configuration.requestTimeout)
         self.logger = logger
-        self.prefixes = Mutex(RequestPrefixes(endpoint: endpoint, writeKey: configuration.writeKey, userAgent: configuration.userAgent))
+        self.prefixes = Mutex(
+            RequestPrefixes(endpoint: endpoint, writeKey: configuration.writeKey, userAgent: configuration.userAgent))
         var tls: TLSConfiguration? = nil
         if endpoint.usesTLS {
             tls = try configuration.tlsConfiguration(base: tlsConfiguration)
@@ -104,7 +107,9 @@ public final class JuneHTTPClient: JuneSending {
         await self.pool.shutdown()
     }
 
-    private func execute(path: String, deadline: NIODeadline, _ makeRequest: (ByteBufferAllocator) -> ByteBuffer) async -> SendOutcome {
+    private func execute(path: String, deadline: NIODeadline, _ makeRequest: (ByteBufferAllocator) -> ByteBuffer) async
+        -> SendOutcome
+    {
         let response: HTTP1Response
         do {
             response = try await self.pool.execute(makeRequest, deadline: deadline)
@@ -125,7 +130,8 @@ public final class JuneHTTPClient: JuneSending {
                 JuneClientLoggingKeys.statusCode: "\(response.status)",
             ]
         )
-        return ResponseClassifier.classify(status: response.status, retryAfter: response.retryAfter, bodyPrefix: response.bodyPrefix)
+        return ResponseClassifier.classify(
+            status: response.status, retryAfter: response.retryAfter, bodyPrefix: response.bodyPrefix)
     }
 
     // MARK: - Serialization
@@ -166,10 +172,13 @@ struct RequestPrefixes: Sendable {
     var batch: [UInt8]
 
     init(endpoint: HTTP1Endpoint, writeKey: String, userAgent: String) {
-        self.perType = Dictionary(uniqueKeysWithValues: JuneEventType.allCases.map { type in
-            let target = endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path
-            return (type, Self.prefix(target: target, endpoint: endpoint, authorization: writeKey, userAgent: userAgent))
-        })
+        self.perType = Dictionary(
+            uniqueKeysWithValues: JuneEventType.allCases.map { type in
+                let target = endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path
+                return (
+                    type, Self.prefix(target: target, endpoint: endpoint, authorization: writeKey, userAgent: userAgent)
+                )
+            })
         let credentials = Data("\(writeKey):".utf8).base64EncodedString()
         self.batch = Self.prefix(
             target: endpoint.pathPrefix + Self.batchPath,

@@ -43,7 +43,8 @@ public struct JuneProxy: Sendable, Equatable, CustomStringConvertible, CustomRef
         guard (1...65_535).contains(port) else {
             throw .invalidProxy(Self.redacted(url), "the port is out of range")
         }
-        guard components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil else {
+        guard components.path.isEmpty || components.path == "/", components.query == nil, components.fragment == nil
+        else {
             throw .invalidProxy(Self.redacted(url), "it must not have a path, query or fragment")
         }
         self.init(
@@ -59,7 +60,9 @@ public struct JuneProxy: Sendable, Equatable, CustomStringConvertible, CustomRef
     /// `https` URLs use `https_proxy`, else `HTTPS_PROXY`; `http` URLs use `http_proxy`, else `HTTP_PROXY`.
     /// Empty values count as unset. `no_proxy` (else `NO_PROXY`) lists hosts that are reached directly
     /// (see `NoProxyList`); loopback hosts are not exempt unless listed.
-    public static func fromEnvironment(_ environment: [String: String], for baseURL: String) throws(JuneClientError) -> JuneProxy? {
+    public static func fromEnvironment(_ environment: [String: String], for baseURL: String) throws(JuneClientError)
+        -> JuneProxy?
+    {
         guard let components = URLComponents(string: baseURL.trimmingCharacters(in: .whitespaces)),
             let scheme = components.scheme?.lowercased(),
             let host = components.host
@@ -91,7 +94,11 @@ public struct JuneProxy: Sendable, Equatable, CustomStringConvertible, CustomRef
 
     /// Keeps the password out of `dump()` and debugger summaries.
     public var customMirror: Mirror {
-        Mirror(self, children: ["host": self.host, "port": self.port, "username": self.username ?? "none", "password": "<redacted>"])
+        Mirror(
+            self,
+            children: [
+                "host": self.host, "port": self.port, "username": self.username ?? "none", "password": "<redacted>",
+            ])
     }
 
     /// A proxy URL for error messages: the part before `@` (credentials) is dropped.

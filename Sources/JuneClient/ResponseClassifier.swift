@@ -18,7 +18,9 @@ public enum ResponseClassifier {
     ///   - retryAfter: the raw `Retry-After` header value, if any (seconds or HTTP-date); used for retryable statuses.
     ///   - bodyPrefix: the start of the response body (only the first `messageBodyLimit` bytes are used).
     ///   - now: the current wall-clock time, for HTTP-date `Retry-After` values.
-    public static func classify(status: Int, retryAfter: String?, bodyPrefix: [UInt8], now: Date = Date()) -> SendOutcome {
+    public static func classify(status: Int, retryAfter: String?, bodyPrefix: [UInt8], now: Date = Date())
+        -> SendOutcome
+    {
         if (200..<300).contains(status) {
             return .delivered(status: status)
         }

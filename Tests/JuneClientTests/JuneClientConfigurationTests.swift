@@ -8,7 +8,9 @@ import Testing
         try JuneClientConfiguration(baseURL: url, writeKey: "key").validate()
     }
 
-    @Test(arguments: ["", "api.june.so", "ftp://api.june.so", "https://", "http:///path", "https://h/?q=1", "not a url"])
+    @Test(arguments: [
+        "", "api.june.so", "ftp://api.june.so", "https://", "http:///path", "https://h/?q=1", "not a url",
+    ])
     func rejectsBadBaseURL(url: String) {
         #expect {
             try JuneClientConfiguration(baseURL: url, writeKey: "key").validate()
@@ -19,7 +21,8 @@ import Testing
 
     @Test func badBaseURLFailsClientCreation() {
         #expect(throws: JuneClientError.self) {
-            _ = try JuneHTTPClient(configuration: .init(baseURL: "localhost:8080", writeKey: "key"), logger: quietLogger)
+            _ = try JuneHTTPClient(
+                configuration: .init(baseURL: "localhost:8080", writeKey: "key"), logger: quietLogger)
         }
     }
 
@@ -61,13 +64,17 @@ import Testing
     // MARK: - Plain HTTP
 
     @Test(arguments: [
-        "http://localhost:8080", "http://LOCALHOST", "http://127.0.0.1", "http://127.10.20.30:9000/x", "http://[::1]:8080",
+        "http://localhost:8080", "http://LOCALHOST", "http://127.0.0.1", "http://127.10.20.30:9000/x",
+        "http://[::1]:8080",
     ])
     func plainHTTPToLoopbackIsAccepted(url: String) throws {
         try JuneClientConfiguration(baseURL: url, writeKey: "key").validate()
     }
 
-    @Test(arguments: ["http://api.june.so", "http://june-stub:8080", "http://10.0.0.7", "http://128.0.0.1", "http://localhost.example.com"])
+    @Test(arguments: [
+        "http://api.june.so", "http://june-stub:8080", "http://10.0.0.7", "http://128.0.0.1",
+        "http://localhost.example.com",
+    ])
     func plainHTTPToOtherHostsIsRefusedNamingTheFlag(url: String) throws {
         do {
             try JuneClientConfiguration(baseURL: url, writeKey: "key").validate()
@@ -83,7 +90,8 @@ import Testing
     @Test func insecureHTTPIsOffByDefault() {
         #expect(JuneClientConfiguration(writeKey: "k").allowInsecureHTTP == false)
         #expect(throws: JuneClientError.self) {
-            _ = try JuneHTTPClient(configuration: .init(baseURL: "http://june.example.com", writeKey: "key"), logger: quietLogger)
+            _ = try JuneHTTPClient(
+                configuration: .init(baseURL: "http://june.example.com", writeKey: "key"), logger: quietLogger)
         }
     }
 

@@ -10,7 +10,8 @@ import Testing
 struct JuneHTTPClientBatchTests {
     static let ok = ScriptedHTTPServer.Reply.response(200, body: #"{"success":true}"#)
 
-    func client(_ server: ScriptedHTTPServer, path: String = "", writeKey: String = "wk_wire") throws -> JuneHTTPClient {
+    func client(_ server: ScriptedHTTPServer, path: String = "", writeKey: String = "wk_wire") throws -> JuneHTTPClient
+    {
         try JuneHTTPClient(
             configuration: .init(
                 baseURL: "http://127.0.0.1:\(server.port)\(path)",
@@ -36,10 +37,14 @@ struct JuneHTTPClientBatchTests {
         let client = try self.client(server, path: "/june/")
         let items = [
             JuneBatchItem(
-                request: JuneRequest(type: .track, body: Array(#"{"userId":"zoë","event":"Signed Up","properties":{"n":1}}"#.utf8), orderingKey: "zoë"),
+                request: JuneRequest(
+                    type: .track, body: Array(#"{"userId":"zoë","event":"Signed Up","properties":{"n":1}}"#.utf8),
+                    orderingKey: "zoë"),
                 messageID: "m-1"
             ),
-            JuneBatchItem(request: JuneRequest(type: .identify, body: Array("{}".utf8), orderingKey: nil), messageID: "orders-3-\"17\"\n"),
+            JuneBatchItem(
+                request: JuneRequest(type: .identify, body: Array("{}".utf8), orderingKey: nil),
+                messageID: "orders-3-\"17\"\n"),
         ]
         let outcome = await client.send(batch: items)
         try await client.shutdown()
@@ -49,17 +54,19 @@ struct JuneHTTPClientBatchTests {
         let seen = try #require(server.requests.first)
         let lines = seen.head.components(separatedBy: "\r\n")
         #expect(lines.first == "POST /june/sdk/batch HTTP/1.1")
-        #expect(Set(lines.dropFirst()) == [
-            "Host: 127.0.0.1:\(server.port)",
-            "Authorization: Basic d2tfd2lyZTo=",  // base64("wk_wire:"): key as user name, empty password
-            "Content-Type: application/json",
-            "User-Agent: june-relay/wire-test",
-            "Content-Length: \(seen.body.count)",
-        ])
+        #expect(
+            Set(lines.dropFirst()) == [
+                "Host: 127.0.0.1:\(server.port)",
+                "Authorization: Basic d2tfd2lyZTo=",  // base64("wk_wire:"): key as user name, empty password
+                "Content-Type: application/json",
+                "User-Agent: june-relay/wire-test",
+                "Content-Length: \(seen.body.count)",
+            ])
 
         let body = String(decoding: seen.body, as: UTF8.self)
         let sentAt = try #require(body.firstMatch(of: /"sentAt":"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"\}$/)?.1)
-        let expected = #"{"batch":[{"type":"track","messageId":"m-1","userId":"zoë","event":"Signed Up","properties":{"n":1}},"#
+        let expected =
+            #"{"batch":[{"type":"track","messageId":"m-1","userId":"zoë","event":"Signed Up","properties":{"n":1}},"#
             + #"{"type":"identify","messageId":"orders-3-\"17\"\n"}],"sentAt":""# + sentAt + #""}"#
         #expect(body == expected)
         #expect(seen.body == Array(expected.utf8))
@@ -69,7 +76,8 @@ struct JuneHTTPClientBatchTests {
         let date = try #require(formatter.date(from: String(sentAt)))
         #expect(abs(date.timeIntervalSinceNow) < 300, "sentAt is the current UTC time: \(sentAt)")
 
-        #expect(JuneBatchBody.envelopeSize + items.map(\.encodedSize).reduce(0, +) + (items.count - 1) == seen.body.count)
+        #expect(
+            JuneBatchBody.envelopeSize + items.map(\.encodedSize).reduce(0, +) + (items.count - 1) == seen.body.count)
         let json = try JSONSerialization.jsonObject(with: Data(seen.body)) as? [String: Any]
         let batch = try #require(json?["batch"] as? [[String: Any]])
         #expect(batch.map { $0["messageId"] as? String } == ["m-1", "orders-3-\"17\"\n"])
@@ -79,15 +87,21 @@ struct JuneHTTPClientBatchTests {
     @Test func encodedSizeIsTheItemsExactLength() {
         let cases: [(JuneBatchItem, String)] = [
             (
-                JuneBatchItem(request: JuneRequest(type: .page, body: Array(#"{"properties":{"a":"b"}}"#.utf8), orderingKey: nil), messageID: "id"),
+                JuneBatchItem(
+                    request: JuneRequest(type: .page, body: Array(#"{"properties":{"a":"b"}}"#.utf8), orderingKey: nil),
+                    messageID: "id"),
                 #"{"type":"page","messageId":"id","properties":{"a":"b"}}"#
             ),
             (
-                JuneBatchItem(request: JuneRequest(type: .group, body: Array("{ }".utf8), orderingKey: nil), messageID: "tab\there"),
+                JuneBatchItem(
+                    request: JuneRequest(type: .group, body: Array("{ }".utf8), orderingKey: nil),
+                    messageID: "tab\there"),
                 #"{"type":"group","messageId":"tab\there"}"#
             ),
             (
-                JuneBatchItem(request: JuneRequest(type: .track, body: Array(#"{"e":"ü"}"#.utf8), orderingKey: nil), messageID: "ünï\\"),
+                JuneBatchItem(
+                    request: JuneRequest(type: .track, body: Array(#"{"e":"ü"}"#.utf8), orderingKey: nil),
+                    messageID: "ünï\\"),
                 #"{"type":"track","messageId":"ünï\\","e":"ü"}"#
             ),
         ]
@@ -130,18 +144,25 @@ struct JuneHTTPClientBatchTests {
 
     @Test func batchAnswersAreClassifiedLikeSingleOnes() async throws {
         let server = try await ScriptedHTTPServer { _, index in
-            [ScriptedHTTPServer.Reply.response(401, body: "bad key\n"), .response(400, body: "too big"), .response(503)][index]
+            [
+                ScriptedHTTPServer.Reply.response(401, body: "bad key\n"), .response(400, body: "too big"),
+                .response(503),
+            ][index]
         }
         let client = try self.client(server)
-        let item = JuneBatchItem(request: JuneRequest(type: .track, body: Array("{}".utf8), orderingKey: nil), messageID: "m")
-        let outcomes = [await client.send(batch: [item]), await client.send(batch: [item]), await client.send(batch: [item])]
+        let item = JuneBatchItem(
+            request: JuneRequest(type: .track, body: Array("{}".utf8), orderingKey: nil), messageID: "m")
+        let outcomes = [
+            await client.send(batch: [item]), await client.send(batch: [item]), await client.send(batch: [item]),
+        ]
         try await client.shutdown()
         await server.shutdown()
-        #expect(outcomes == [
-            .refused(status: 401, message: "HTTP 401: bad key"),
-            .rejected(status: 400, message: "HTTP 400: too big"),
-            .retryable(status: 503, retryAfter: nil, message: "HTTP 503"),
-        ])
+        #expect(
+            outcomes == [
+                .refused(status: 401, message: "HTTP 401: bad key"),
+                .rejected(status: 400, message: "HTTP 400: too big"),
+                .retryable(status: 503, retryAfter: nil, message: "HTTP 503"),
+            ])
     }
 
     // MARK: - Write key reload
@@ -161,12 +182,13 @@ struct JuneHTTPClientBatchTests {
         try await client.shutdown()
         await server.shutdown()
 
-        #expect(server.requests.map { Self.headers($0)["Authorization"] } == [
-            "Basic wk_old",
-            "Basic wk_new",
-            "Basic d2tfbmV3Og==",  // base64("wk_new:")
-            "Basic wk_new",  // the refused keys changed nothing
-        ])
+        #expect(
+            server.requests.map { Self.headers($0)["Authorization"] } == [
+                "Basic wk_old",
+                "Basic wk_new",
+                "Basic d2tfbmV3Og==",  // base64("wk_new:")
+                "Basic wk_new",  // the refused keys changed nothing
+            ])
         #expect(server.connectionCount == 1, "a new key does not need new connections")
     }
 
@@ -190,7 +212,9 @@ struct JuneHTTPClientBatchTests {
         await server.shutdown()
         let keys = server.requests.map { Self.headers($0)["Authorization"] ?? "" }
         #expect(keys.count == 101)
-        #expect(keys.allSatisfy { $0.hasPrefix("Basic wk_") && Int($0.dropFirst("Basic wk_".count)) != nil }, "\(Set(keys))")
+        #expect(
+            keys.allSatisfy { $0.hasPrefix("Basic wk_") && Int($0.dropFirst("Basic wk_".count)) != nil }, "\(Set(keys))"
+        )
         #expect(keys.last == "Basic wk_50")
     }
 }

@@ -55,10 +55,14 @@ struct JuneHTTPClientDeadlineTests {
             return
         }
         #expect(message.hasPrefix("timeout"), "\(message)")
-        #expect(finished.names == ["second", "first"], "the waiter failed at its own deadline, not when the connection came back")
+        #expect(
+            finished.names == ["second", "first"],
+            "the waiter failed at its own deadline, not when the connection came back")
         #expect(firstOutcome == .delivered(status: 200))
         #expect(third == .delivered(status: 200))
-        #expect(server.requests.map(\.body) == [Self.event("first").body, Self.event("third").body], "the expired request never reached the server")
+        #expect(
+            server.requests.map(\.body) == [Self.event("first").body, Self.event("third").body],
+            "the expired request never reached the server")
         #expect(server.connectionCount == 1, "the connection stayed good for the next request")
     }
 
@@ -83,7 +87,8 @@ struct JuneHTTPClientDeadlineTests {
         }
         #expect(after == .delivered(status: 200))
         #expect(server.requests.map(\.body) == [Self.event("warm").body, Self.event("after").body])
-        #expect(server.connectionCount == 1, "no connection was opened for an expired request, and the idle one was kept")
+        #expect(
+            server.connectionCount == 1, "no connection was opened for an expired request, and the idle one was kept")
     }
 
     @Test func waitersAreServedInOrderAndEveryOneFinishes() async throws {

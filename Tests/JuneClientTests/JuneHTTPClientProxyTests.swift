@@ -21,7 +21,9 @@ struct JuneHTTPClientProxyTests {
 
         static func start() async throws -> Target {
             let authority = try TestCertificateAuthority.make()
-            let server = try await ScriptedHTTPServer(tls: authority.serverContext()) { _, _ in JuneHTTPClientProxyTests.ok }
+            let server = try await ScriptedHTTPServer(tls: authority.serverContext()) { _, _ in
+                JuneHTTPClientProxyTests.ok
+            }
             return Target(authority: authority, server: server)
         }
 
@@ -50,13 +52,13 @@ struct JuneHTTPClientProxyTests {
         let client = try target.client(proxy: JuneProxy(host: "127.0.0.1", port: proxy.port))
         let outcomes = [await client.send(Self.event("p1")), await client.send(Self.event("p2"))]
         try await client.shutdown()
-        proxy.stop()
+        let proxyLog = proxy.stop()
         await target.stop()
 
         #expect(outcomes == [.delivered(status: 200), .delivered(status: 200)])
         #expect(target.server.requests.map(\.body) == [Self.event("p1").body, Self.event("p2").body])
         #expect(target.server.connectionCount == 1, "one tunnel, kept alive")
-        #expect(proxy.output.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxy.output)")
+        #expect(proxyLog.contains("CONNECT localhost:\(target.server.port)"), "the proxy carried it: \(proxyLog)")
     }
 
     @Test func proxyCredentialsAreSentAndWrongOnesAreRetryable() async throws {
@@ -101,7 +103,8 @@ struct JuneHTTPClientProxyTests {
         let target = try await Target.start()
         let deadProxy = "http://127.0.0.1:\(try await freeLoopbackPort())"
         let url = "https://localhost:\(target.server.port)"
-        let direct = try JuneProxy.fromEnvironment(["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com,localhost"], for: url)
+        let direct = try JuneProxy.fromEnvironment(
+            ["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com,localhost"], for: url)
         let proxied = try JuneProxy.fromEnvironment(["HTTPS_PROXY": deadProxy, "NO_PROXY": "example.com"], for: url)
         let directClient = try target.client(proxy: direct)
         let proxiedClient = try target.client(proxy: proxied)
@@ -124,14 +127,13 @@ struct TinyProxy {
     let process: TestChildProcess
     let directory: URL
 
-    var output: String { self.process.output }
-
     static func start(connectPort: Int, basicAuth: (user: String, password: String)? = nil) async throws -> TinyProxy {
         try #require(
             toolExists("tinyproxy"),
             "tinyproxy is not installed: `make deps` installs it (and `make test` runs `make deps`)"
         )
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("june-tinyproxy-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "june-tinyproxy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let port = try await freeLoopbackPort()
         var config = """
@@ -157,7 +159,12 @@ struct TinyProxy {
         return TinyProxy(port: port, process: process, directory: directory)
     }
 
-    func stop() {
+    /// Stops the proxy, removes its files and returns its log.
+    @discardableResult
+    func stop() -> String {
         self.process.stop()
+        let log = self.process.output
+        try? FileManager.default.removeItem(at: self.directory)
+        return log
     }
 }

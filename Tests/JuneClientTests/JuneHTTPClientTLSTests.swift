@@ -13,7 +13,8 @@ struct JuneHTTPClientTLSTests {
 
     func client(port: Int, caFile: String?) throws -> JuneHTTPClient {
         try JuneHTTPClient(
-            configuration: .init(baseURL: "https://localhost:\(port)", writeKey: "wk_tls", requestTimeout: .seconds(5), caFile: caFile),
+            configuration: .init(
+                baseURL: "https://localhost:\(port)", writeKey: "wk_tls", requestTimeout: .seconds(5), caFile: caFile),
             logger: quietLogger
         )
     }
@@ -47,13 +48,17 @@ struct JuneHTTPClientTLSTests {
         #expect(outcome.isRetryable, "\(outcome)")
         #expect(!outcome.isDelivered)
         #expect(outcome.status == nil)
-        #expect(server.output.contains("unsupported protocol"), "the server saw a client that offers only TLS 1.2+: \(server.output)")
+        #expect(
+            server.output.contains("unsupported protocol"),
+            "the server saw a client that offers only TLS 1.2+: \(server.output)")
     }
 
     @Test func aTLS12ServerSignedByThePrivateCAWorksOnlyWithTheCAFile() async throws {
         let authority = try TestCertificateAuthority.make()
         defer { authority.remove() }
-        let server = try await ScriptedHTTPServer(tls: authority.serverContext(maximumTLSVersion: .tlsv12)) { _, _ in Self.ok }
+        let server = try await ScriptedHTTPServer(tls: authority.serverContext(maximumTLSVersion: .tlsv12)) { _, _ in
+            Self.ok
+        }
 
         let withoutCA = try self.client(port: server.port, caFile: nil)
         let refused = await withoutCA.send(Self.event)
@@ -64,7 +69,9 @@ struct JuneHTTPClientTLSTests {
         try await withCA.shutdown()
         await server.shutdown()
 
-        #expect(refused.isRetryable && refused.status == nil, "the system trust store does not know the private CA: \(refused)")
+        #expect(
+            refused.isRetryable && refused.status == nil,
+            "the system trust store does not know the private CA: \(refused)")
         #expect(delivered == .delivered(status: 200))
         #expect(server.requests.count == 1, "nothing was sent over the unverified connection")
         #expect(server.requests.first?.body == Self.event.body)

@@ -1,6 +1,7 @@
 import Foundation
 import JuneClient
 import JuneTransform
+import NIOCore
 import NIOSSL
 import Testing
 
@@ -33,7 +34,9 @@ struct JuneHTTPClientWireTests {
     }
 
     static func track(_ user: String, seq: Int = 1) -> JuneRequest {
-        JuneRequest(type: .track, body: Array(#"{"userId":"\#(user)","event":"e","properties":{"seq":\#(seq)}}"#.utf8), orderingKey: user)
+        JuneRequest(
+            type: .track, body: Array(#"{"userId":"\#(user)","event":"e","properties":{"seq":\#(seq)}}"#.utf8),
+            orderingKey: user)
     }
 
     @Test func oneRequestIsExactlyTheExpectedBytes() async throws {
@@ -48,13 +51,14 @@ struct JuneHTTPClientWireTests {
         let seen = try #require(server.requests.first)
         let lines = seen.head.components(separatedBy: "\r\n")
         #expect(lines.first == "POST /june/api/track HTTP/1.1")
-        #expect(Set(lines.dropFirst()) == [
-            "Host: 127.0.0.1:\(server.port)",
-            "Authorization: Basic wk_wire",
-            "Content-Type: application/json",
-            "User-Agent: june-relay/wire-test",
-            "Content-Length: \(request.body.count)",
-        ])
+        #expect(
+            Set(lines.dropFirst()) == [
+                "Host: 127.0.0.1:\(server.port)",
+                "Authorization: Basic wk_wire",
+                "Content-Type: application/json",
+                "User-Agent: june-relay/wire-test",
+                "Content-Length: \(request.body.count)",
+            ])
         #expect(seen.body == request.body)
     }
 
@@ -96,7 +100,8 @@ struct JuneHTTPClientWireTests {
     }
 
     @Test func chunkedErrorBodyIsReadIntoTheMessage() async throws {
-        let chunked = "HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
+        let chunked =
+            "HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\nRetry-After: 7\r\n\r\n"
             + "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
         let server = try await ScriptedHTTPServer { _, _ in .bytes(Array(chunked.utf8), close: false) }
         let client = try self.client(server)
@@ -116,7 +121,11 @@ struct JuneHTTPClientWireTests {
         let outcome = await client.send(Self.track("eve"))
         try await client.shutdown()
         await server.shutdown()
-        #expect(outcome == .rejected(status: 400, message: "HTTP 400: " + String(repeating: "x", count: ResponseClassifier.messageBodyLimit)))
+        #expect(
+            outcome
+                == .rejected(
+                    status: 400,
+                    message: "HTTP 400: " + String(repeating: "x", count: ResponseClassifier.messageBodyLimit)))
     }
 
     @Test func interimContinueHeadIsSkipped() async throws {
@@ -145,7 +154,8 @@ struct JuneHTTPClientWireTests {
     }
 
     @Test func garbageAnswerIsRetryable() async throws {
-        let server = try await ScriptedHTTPServer { _, _ in .bytes(Array("NOT HTTP AT ALL\r\n\r\n".utf8), close: false) }
+        let server = try await ScriptedHTTPServer { _, _ in .bytes(Array("NOT HTTP AT ALL\r\n\r\n".utf8), close: false)
+        }
         let client = try self.client(server)
         let outcome = await client.send(Self.track("hal"))
         try await client.shutdown()
@@ -172,10 +182,13 @@ struct JuneHTTPClientWireTests {
     }
 
     @Test func silentServerTimesOutAndFreesTheConnection() async throws {
-        let server = try await ScriptedHTTPServer { _, index in index == 0 ? .silence : Self.ok }
+        let server = try await ScriptedHTTPServer { request, _ in
+            request.body == Self.track("ida", seq: 1).body ? .silence : Self.ok
+        }
         let client = try self.client(server, maxConnections: 1, timeout: .milliseconds(300))
         let first = await client.send(Self.track("ida", seq: 1))
-        let second = await client.send(Self.track("ida", seq: 2))
+        // The deadline covers connecting too: a generous one keeps this about the freed slot on a busy machine.
+        let second = await client.send(Self.track("ida", seq: 2), deadline: .now() + .seconds(5))
         try await client.shutdown()
         await server.shutdown()
         guard case .retryable(status: nil, retryAfter: nil, let message) = first else {
@@ -217,7 +230,8 @@ struct JuneHTTPClientWireTests {
         let server = try await ScriptedHTTPServer(tls: identity.serverContext()) { _, _ in Self.ok }
         // The default: the system trust store, which does not know this self-signed certificate.
         let client = try JuneHTTPClient(
-            configuration: .init(baseURL: "https://localhost:\(server.port)", writeKey: "k", requestTimeout: .seconds(5)),
+            configuration: .init(
+                baseURL: "https://localhost:\(server.port)", writeKey: "k", requestTimeout: .seconds(5)),
             logger: quietLogger
         )
         let outcome = await client.send(Self.track("lee"))
@@ -254,7 +268,8 @@ struct TestCertificate {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+            "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=localhost", "-addext",
+            "subjectAltName=DNS:localhost",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -271,7 +286,8 @@ struct TestCertificate {
 
     func serverContext() throws -> NIOSSLContext {
         try NIOSSLContext(
-            configuration: .makeServerConfiguration(certificateChain: [.certificate(self.certificate)], privateKey: .privateKey(self.privateKey))
+            configuration: .makeServerConfiguration(
+                certificateChain: [.certificate(self.certificate)], privateKey: .privateKey(self.privateKey))
         )
     }
 }

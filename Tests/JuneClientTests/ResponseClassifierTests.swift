@@ -5,7 +5,8 @@ import Testing
 @Suite struct ResponseClassifierTests {
     @Test(arguments: [200, 201, 204])
     func successStatusesAreDelivered(status: Int) {
-        #expect(ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: []) == .delivered(status: status))
+        #expect(
+            ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: []) == .delivered(status: status))
     }
 
     @Test(arguments: [408, 429, 500, 502, 503, 504])
@@ -23,7 +24,8 @@ import Testing
 
     @Test(arguments: [401, 403, 404, 405, 407])
     func refusalsOfTheRelayAreRefusedNotRejected(status: Int) {
-        let outcome = ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: Array("invalid write key".utf8))
+        let outcome = ResponseClassifier.classify(
+            status: status, retryAfter: nil, bodyPrefix: Array("invalid write key".utf8))
         #expect(outcome == .refused(status: status, message: "HTTP \(status): invalid write key"))
         #expect(outcome.isRefused)
         #expect(!outcome.isRetryable && !outcome.isDelivered)
@@ -32,16 +34,21 @@ import Testing
 
     @Test(arguments: [300, 301, 302, 303, 304, 307, 308, 399])
     func redirectsAreRefused(status: Int) {
-        #expect(ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: []) == .refused(status: status, message: "HTTP \(status)"))
+        #expect(
+            ResponseClassifier.classify(status: status, retryAfter: nil, bodyPrefix: [])
+                == .refused(status: status, message: "HTTP \(status)"))
     }
 
     @Test func messageIsOneLineWithControlCharactersEscaped() {
         let body = Array("line one\nline two\r\n\tend\u{01}\u{7F}".utf8)
-        #expect(ResponseClassifier.message(status: 400, bodyPrefix: body) == #"HTTP 400: line one\nline two\r\n\tend\u0001\u007f"#)
+        #expect(
+            ResponseClassifier.message(status: 400, bodyPrefix: body)
+                == #"HTTP 400: line one\nline two\r\n\tend\u0001\u007f"#)
     }
 
     @Test func messageDropsTrailingWhitespace() {
-        #expect(ResponseClassifier.message(status: 401, bodyPrefix: Array("bad key \r\n\n".utf8)) == "HTTP 401: bad key")
+        #expect(
+            ResponseClassifier.message(status: 401, bodyPrefix: Array("bad key \r\n\n".utf8)) == "HTTP 401: bad key")
         #expect(ResponseClassifier.message(status: 503, bodyPrefix: Array(" \n\t\r\n".utf8)) == "HTTP 503")
         #expect(ResponseClassifier.message(status: 503, bodyPrefix: Array("{\"e\":1}\n".utf8)) == #"HTTP 503: {"e":1}"#)
     }
@@ -55,7 +62,9 @@ import Testing
 
     @Test func messageKeepsOnlyTheFirst200Bytes() {
         let body = [UInt8](repeating: UInt8(ascii: "x"), count: 500)
-        guard case .rejected(_, let message) = ResponseClassifier.classify(status: 400, retryAfter: nil, bodyPrefix: body) else {
+        guard
+            case .rejected(_, let message) = ResponseClassifier.classify(status: 400, retryAfter: nil, bodyPrefix: body)
+        else {
             Issue.record("expected rejected")
             return
         }
@@ -104,6 +113,8 @@ import Testing
     }
 
     @Test func hugeValuesAreClamped() {
-        #expect(ResponseClassifier.parseRetryAfter("99999999999999999999", now: self.now) == ResponseClassifier.maxRetryAfter)
+        #expect(
+            ResponseClassifier.parseRetryAfter("99999999999999999999", now: self.now)
+                == ResponseClassifier.maxRetryAfter)
     }
 }

@@ -62,10 +62,6 @@ extension HTTP1ConnectionPool {
             self.idleTimeout = idleTimeout
         }
 
-        /// Connection slots in use (for tests).
-        var openCount: Int { self.open }
-        var waiterCount: Int { self.waiters.count }
-
         /// A fresh id for a waiter.
         mutating func makeWaiterID() -> UInt64 {
             self.nextWaiterID &+= 1
@@ -93,7 +89,9 @@ extension HTTP1ConnectionPool {
 
         /// `lease`, else queues `waiter` — unless its deadline has already passed (it would never be served
         /// in time: fail it now).
-        mutating func leaseOrQueue(_ waiter: Waiter, deadline: NIODeadline, now: NIODeadline, stale: inout [any Channel]) -> LeaseDecision {
+        mutating func leaseOrQueue(
+            _ waiter: Waiter, deadline: NIODeadline, now: NIODeadline, stale: inout [any Channel]
+        ) -> LeaseDecision {
             do {
                 switch try self.lease(now: now, stale: &stale) {
                 case .connection(let channel): return .use(channel)

@@ -43,12 +43,16 @@ final class HTTP1ConnectionPool: Sendable {
         } else {
             self.sslContext = nil
         }
-        self.tunnelRequest = configuration.proxy.map { HTTP1ProxyTunnelHandler.connectRequest(to: configuration.endpoint, proxy: $0) }
+        self.tunnelRequest = configuration.proxy.map {
+            HTTP1ProxyTunnelHandler.connectRequest(to: configuration.endpoint, proxy: $0)
+        }
     }
 
     /// Runs one exchange: leases a connection, writes `request`, waits for the answer, returns the
     /// connection to the pool (or closes it). Throws `HTTP1TransportError`, connect or TLS errors.
-    func execute(_ makeRequest: (ByteBufferAllocator) -> ByteBuffer, deadline: NIODeadline) async throws -> HTTP1Response {
+    func execute(_ makeRequest: (ByteBufferAllocator) -> ByteBuffer, deadline: NIODeadline) async throws
+        -> HTTP1Response
+    {
         let channel = try await self.leaseConnection(deadline: deadline)
         guard NIODeadline.now() < deadline else {
             // Too late to send: the connection was not used, so it stays good for others.
@@ -80,11 +84,6 @@ final class HTTP1ConnectionPool: Sendable {
         for channel in channels {
             try? await channel.close()
         }
-    }
-
-    /// Connection slots in use and queued requests (for tests).
-    var counts: (open: Int, waiting: Int) {
-        self.state.withLock { ($0.openCount, $0.waiterCount) }
     }
 
     // MARK: - Leasing
@@ -189,7 +188,8 @@ final class HTTP1ConnectionPool: Sendable {
         do {
             let remaining = deadline - .now()
             guard remaining > .zero else { throw HTTP1TransportError.timeout }
-            channel = try await self.openChannel(connectTimeout: min(self.configuration.connectTimeout, remaining), deadline: deadline)
+            channel = try await self.openChannel(
+                connectTimeout: min(self.configuration.connectTimeout, remaining), deadline: deadline)
         } catch {
             if let waiter = self.state.withLock({ $0.connectFailed() }) {
                 waiter.timer?.cancel()
@@ -217,7 +217,8 @@ final class HTTP1ConnectionPool: Sendable {
         guard let proxy = self.configuration.proxy, let tunnelRequest = self.tunnelRequest else {
             return try await bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try Self.addHTTPHandlers(to: channel, endpoint: endpoint, sslContext: sslContext, bodyPrefixLimit: bodyPrefixLimit)
+                    try Self.addHTTPHandlers(
+                        to: channel, endpoint: endpoint, sslContext: sslContext, bodyPrefixLimit: bodyPrefixLimit)
                 }
             }
             .connect(host: endpoint.host, port: endpoint.port)
@@ -229,7 +230,8 @@ final class HTTP1ConnectionPool: Sendable {
         do {
             channel = try await bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let tunnel = HTTP1ProxyTunnelHandler(request: tunnelRequest, deadline: deadline, established: established)
+                    let tunnel = HTTP1ProxyTunnelHandler(
+                        request: tunnelRequest, deadline: deadline, established: established)
                     try channel.pipeline.syncOperations.addHandler(tunnel)
                 }
             }
@@ -242,7 +244,8 @@ final class HTTP1ConnectionPool: Sendable {
         do {
             try await established.futureResult.get()
             try await channel.eventLoop.submit {
-                try Self.addHTTPHandlers(to: channel, endpoint: endpoint, sslContext: sslContext, bodyPrefixLimit: bodyPrefixLimit)
+                try Self.addHTTPHandlers(
+                    to: channel, endpoint: endpoint, sslContext: sslContext, bodyPrefixLimit: bodyPrefixLimit)
             }.get()
         } catch {
             channel.close(promise: nil)

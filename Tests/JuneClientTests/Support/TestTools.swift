@@ -1,10 +1,11 @@
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 import NIOPosix
 import NIOSSL
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Runs a command-line tool (through `/usr/bin/env`) to completion; throws with its output when it fails.
 @discardableResult
@@ -22,7 +23,8 @@ func runTool(_ arguments: [String], in directory: URL? = nil, check: Bool = true
     process.waitUntilExit()
     let text = String(decoding: data, as: UTF8.self)
     guard process.terminationStatus == 0 || !check else {
-        throw ToolFailure(description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
+        throw ToolFailure(
+            description: "\(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(text)")
     }
     return text
 }
@@ -111,8 +113,13 @@ struct TestCertificateAuthority {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("june-ca-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-        try runTool(["openssl", "req", "-x509"] + ec + ["-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=june-relay test CA"], in: directory)
-        try runTool(["openssl", "req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], in: directory)
+        try runTool(
+            ["openssl", "req", "-x509"] + ec + [
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "1", "-subj", "/CN=june-relay test CA",
+            ], in: directory)
+        try runTool(
+            ["openssl", "req"] + ec + ["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
+            in: directory)
         try "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"
             .write(to: directory.appendingPathComponent("server.ext"), atomically: true, encoding: .utf8)
         try runTool(
