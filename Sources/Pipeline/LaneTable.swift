@@ -70,6 +70,18 @@ struct LaneTable: Sendable {
         return run
     }
 
+    /// Takes the head of `key`'s lane when that lane is ready (inactive, with records), ahead of the
+    /// ready queue: a worker that finished a record continues with the same user's next one, so a busy
+    /// user's events follow each other at the request latency instead of queueing behind every other ready
+    /// lane each time. The lane's entry in the ready queue goes stale and is skipped later.
+    mutating func takeHead(of key: LaneKey) -> RelayRecord? {
+        guard var lane = lanes[key], !lane.isActive, let head = lane.records.first else { return nil }
+        lane.isActive = true
+        lane.taken = 1
+        lanes[key] = lane
+        return head
+    }
+
     /// A record of a running job is done (delivered or dead-lettered): it leaves its lane. When the
     /// job's last record of the lane is done, the lane becomes ready again if it has more.
     /// Returns false when the record is stale (its lane was dropped or re-created meanwhile).

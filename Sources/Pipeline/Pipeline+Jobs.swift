@@ -17,13 +17,15 @@ extension Pipeline {
         return jobs
     }
 
-    /// Takes one job, if a lane is ready, and its slot.
-    func takeJob(_ state: inout PipelineState) -> PipelineJob? {
+    /// Takes one job, if a lane is ready, and its slot. In single mode, `preferring` (the lane a worker
+    /// just finished a record of) goes first when it has more: see ``LaneTable/takeHead(of:)``.
+    func takeJob(_ state: inout PipelineState, preferring lane: LaneKey? = nil) -> PipelineJob? {
         guard state.hasFreeSlot else { return nil }
         let job: PipelineJob?
         switch configuration.delivery {
         case .single:
-            job = state.lanes.takeRun(maxRecords: 1).map { run in
+            let run = lane.flatMap { state.lanes.takeHead(of: $0) }.map { [$0] } ?? state.lanes.takeRun(maxRecords: 1)
+            job = run.map { run in
                 if case .failure = run[0].request { return .invalid(run[0]) }
                 return .deliver(run[0])
             }
@@ -49,9 +51,10 @@ extension Pipeline {
             var job: PipelineJob? = first
             while let current = job {
                 let records = await run(current)
+                let lane = records.count == 1 ? records[0].lane : nil
                 job = state.withLock { state in
                     state.endJob(records)
-                    return takeJob(&state)
+                    return takeJob(&state, preferring: lane)
                 }
             }
         case .retry(let head, let delay):

@@ -122,6 +122,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        MemoryTuning.limitMallocArenas()
         let logger = logging.bootstrap(label: "june-relay")
         let settings: RelaySettings
         do {

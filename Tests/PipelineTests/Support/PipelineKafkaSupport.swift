@@ -4,6 +4,7 @@ import JuneTransform
 import Kafka
 import Logging
 import Synchronization
+import Testing
 
 @testable import Pipeline
 
@@ -159,6 +160,12 @@ final class ScriptedSender: JuneSending {
         let outcome = await script(request, user, attempt)
         log.end(index, outcome: outcome)
         return outcome
+    }
+
+    /// These tests run single delivery (probes included): a batch here is a pipeline bug.
+    func send(batch: [JuneBatchItem]) async -> SendOutcome {
+        Issue.record("unexpected batch of \(batch.count) items in single delivery")
+        return .retryable(status: nil, retryAfter: nil, message: "unexpected batch")
     }
 }
 
