@@ -20,6 +20,7 @@ package final class Harness: @unchecked Sendable {
 
     package struct Failure: Error, CustomStringConvertible {
         package var description: String
+        package init(description: String) { self.description = description }
     }
 
     private init(testName: String) throws {
