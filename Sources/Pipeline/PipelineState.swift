@@ -111,12 +111,12 @@ struct PipelineState: Sendable {
 
     // MARK: Assignment
 
-    /// A rebalance callback ran (assign, possibly with no partitions, or revoke). Periodic commits wait
-    /// until the group has been quiet for `rebalanceQuietPeriod`: a cooperative rebalance goes on after
-    /// its callbacks (librdkafka calls assign with an empty list right after the revoke, then rejoins and
-    /// syncs), and a commit sent meanwhile is answered ILLEGAL_GENERATION, after which librdkafka 2.0.2
-    /// drops the whole assignment (librdkafka issue #4059). Revoke callbacks commit their partitions
-    /// themselves, at the moment librdkafka allows it.
+    /// A revoke, an empty assignment or a commit that met a rebalance. Periodic commits wait until the
+    /// group has been quiet for `rebalanceQuietPeriod` (or an assignment with partitions arrives): a
+    /// cooperative rebalance goes on after these callbacks (librdkafka calls assign with an empty list
+    /// right after the revoke, then rejoins and syncs), and a commit sent meanwhile is answered
+    /// ILLEGAL_GENERATION, after which librdkafka 2.0.2 drops the whole assignment (librdkafka issue
+    /// #4059). Revoke callbacks commit their partitions themselves, when librdkafka allows it.
     mutating func rebalanceCallbackRan(at now: ContinuousClock.Instant = .now) {
         commitsHeldUntil = now + Self.rebalanceQuietPeriod
     }
@@ -129,12 +129,16 @@ struct PipelineState: Sendable {
 
     /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
     /// and metadata.
+    ///
+    /// An assignment with partitions ends the rebalance for this member: periodic commits may go on at
+    /// once. (An empty one does not: librdkafka calls assign with no partitions right after a
+    /// cooperative revoke, before it rejoins; see ``joinedWithoutNewPartitions(at:)``.)
     mutating func assign(
         _ partitions: [KafkaTopicPartition],
         committed: [KafkaTopicPartition: KafkaOffsetCommit],
         at now: ContinuousClock.Instant = .now
     ) {
-        rebalanceCallbackRan(at: now)
+        commitsHeldUntil = nil
         hasJoined = true
         for partition in partitions {
             tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
