@@ -25,7 +25,8 @@ public struct PipelineConfiguration: Sendable {
     /// draining below it, every partition is paused instead. Default: 20,000 (4 × per partition).
     public var maxBufferedTotal = 20_000
     /// Bytes held for unfinished records (values plus request bodies) before the fetch loop stops
-    /// polling, per process. Default: 64 MiB.
+    /// polling, per process. Default: 32 MiB (the 16 KB-event drill, 40,000 events at 500 ms June
+    /// latency, peaks below 300 MB RSS with it; see docs/performance.md).
     public var maxBufferedBytes = PipelineConfiguration.defaultMaxBufferedBytes
     /// Done-but-uncommittable offsets per partition (waiting behind an unfinished one) before that
     /// partition is paused. Default: 1,000,000.
@@ -60,7 +61,7 @@ public struct PipelineConfiguration: Sendable {
     /// The fetch loop must turn at least this often, or `/healthz` reports the process as wedged. Default: 60 s.
     public var watchdogTimeout: Duration = .seconds(60)
 
-    public static let defaultMaxBufferedBytes = 64 * 1024 * 1024
+    public static let defaultMaxBufferedBytes = 32 * 1024 * 1024
 
     public init(topics: [String], deadLetterTopic: String? = nil) {
         self.topics = topics
