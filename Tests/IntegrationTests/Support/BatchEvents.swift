@@ -63,14 +63,16 @@ struct BatchEvents {
         let json: String
         switch eventName == nil && padding == 0 ? seq % 10 : -1 {
         case 0:
-            json = #"{"type":"identify","userId":"\#(user)",\#(id)\#(time),"context":{"traits":{"seq":\#(seq),"email":"\#(user)@example.com"},"library":{"name":"e2e"}}}"#
+            json =
+                #"{"type":"identify","userId":"\#(user)",\#(id)\#(time),"context":{"traits":{"seq":\#(seq),"email":"\#(user)@example.com"},"library":{"name":"e2e"}}}"#
         case 5:
             json = #"{"type":"page","userId":"\#(user)",\#(id)"name":"Pricing","properties":{"seq":\#(seq),"path":"/pricing"},\#(time)}"#
         case 9:
             json = #"{"type":"group","userId":"\#(user)",\#(id)"groupId":"org-\#(seq % 7)","traits":{"seq":\#(seq),"plan":"pro"},\#(time)}"#
         default:
             let pad = padding > 0 ? #","blob":"\#(String(repeating: "x", count: padding))""# : ""
-            json = #"{"type":"track","event":"\#(eventName ?? "Batch Event")","userId":"\#(user)","anonymousId":"anon-\#(user)",\#(id)"properties":{"seq":\#(seq),"n":\#(index)\#(pad)},\#(time),"context":{"library":{"name":"e2e"}}}"#
+            json =
+                #"{"type":"track","event":"\#(eventName ?? "Batch Event")","userId":"\#(user)","anonymousId":"anon-\#(user)",\#(id)"properties":{"seq":\#(seq),"n":\#(index)\#(pad)},\#(time),"context":{"library":{"name":"e2e"}}}"#
         }
         records.append(
             KafkaProducerRecord(
