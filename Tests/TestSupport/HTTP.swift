@@ -57,10 +57,25 @@ package struct StubStats: Decodable, Sendable, CustomStringConvertible {
     package var byType: [String: Int]
     package var status: [String: Int]
     package var authorizationSeen: [String]
+    // Batch delivery counters (`/sdk/batch`); optional so a stub that does not serve them still decodes,
+    // and a check such as `stats.batches == 0` fails rather than passes when they are missing.
+    package var batches: Int?
+    package var batchItems: Int?
+    package var batchesRejected: Int?
+    package var duplicateMessageIds: Int?
+    package var concurrentUserViolations: Int?
+    package var probes: Int?
 
     package var description: String {
-        "requests=\(requests) accepted=\(accepted) uniqueAccepted=\(uniqueAccepted) duplicates=\(duplicates) "
+        var text =
+            "requests=\(requests) accepted=\(accepted) uniqueAccepted=\(uniqueAccepted) duplicates=\(duplicates) "
             + "orderViolations=\(orderViolations) users=\(users) status=\(status.sorted { $0.key < $1.key })"
+        if let batches {
+            text += " byType=\(byType.sorted { $0.key < $1.key }) batches=\(batches) batchItems=\(batchItems ?? -1)"
+            text += " batchesRejected=\(batchesRejected ?? -1) duplicateMessageIds=\(duplicateMessageIds ?? -1)"
+            text += " concurrentUserViolations=\(concurrentUserViolations ?? -1) probes=\(probes ?? -1)"
+        }
+        return text
     }
 }
 
@@ -74,6 +89,17 @@ package struct StubClient: Sendable {
         let response = try await HTTP.get(baseURL + "/stats")
         guard response.status == 200 else { throw HTTP.Failure(description: "GET /stats answered \(response.status)") }
         return try JSONDecoder().decode(StubStats.self, from: response.body)
+    }
+
+    /// The seqs the stub accepted for `user`, in arrival order (`GET /events?user=`); empty when it
+    /// accepted none.
+    package func acceptedSeqs(user: String) async throws -> [Int] {
+        let query = user.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? user
+        let response = try await HTTP.get(baseURL + "/events?user=" + query)
+        if response.status == 404 { return [] }
+        guard response.status == 200 else { throw HTTP.Failure(description: "GET /events answered \(response.status)") }
+        struct Events: Decodable { var seqs: [Int] }
+        return try JSONDecoder().decode(Events.self, from: response.body).seqs
     }
 
     package func startOutage(seconds: Int) async throws {
