@@ -81,8 +81,9 @@ extension Pipeline {
     /// Posts `records` as one batch and handles the answer. A rejected batch is split in halves, sent one
     /// after the other (so a lane whose run straddles the halves keeps its order), down to single events:
     /// only the events June rejects are dead-lettered. Returns the records to retry later (after a
-    /// retryable answer or a refusal), in order, with the `Retry-After` June gave.
-    private func send(_ batch: [RelayRecord]) async -> (left: [RelayRecord], retryAfter: Duration?) {
+    /// retryable answer or a refusal), in order, with the `Retry-After` June gave. The halves of a split
+    /// are not new attempts of their events (`june-relay.error.attempts` counts sends, not splits).
+    private func send(_ batch: [RelayRecord], isSplit: Bool = false) async -> (left: [RelayRecord], retryAfter: Duration?) {
         var records = batch
         let started = ContinuousClock.now
         let unavailable = state.withLock { $0.unavailableTime(at: started) }
@@ -93,7 +94,7 @@ extension Pipeline {
                 records[index].firstAttempt = started
                 records[index].unavailableTimeAtFirstAttempt = unavailable
             }
-            records[index].attempts += 1
+            if !isSplit { records[index].attempts += 1 }
             if case .success(let request) = records[index].request {
                 items.append(JuneBatchItem(request: request, messageID: records[index].messageID))
             }
@@ -115,9 +116,9 @@ extension Pipeline {
                 return ([], nil)
             }
             let middle = records.count / 2
-            let first = await send(Array(records[..<middle]))
+            let first = await send(Array(records[..<middle]), isSplit: true)
             guard first.left.isEmpty else { return (first.left + records[middle...], first.retryAfter) }
-            return await send(Array(records[middle...]))
+            return await send(Array(records[middle...]), isSplit: true)
         case .refused(let status, let message):
             noteTransition(state.withLock { $0.recordRefused(status: status, at: now) }, message: message)
             return (records, nil)
