@@ -92,10 +92,10 @@ extension Pipeline {
     private func deliver(_ original: RelayRecord, request: JuneRequest) async {
         var record = original
         let started = ContinuousClock.now
-        if record.firstAttempt == nil {
-            record.firstAttempt = started
-            record.unavailableTimeAtFirstAttempt = state.withLock { $0.unavailableTime(at: started) }
-        }
+        // The June-unavailable time at the first attempt is read with the first failure, under the lock
+        // that records it: a delivered event (the common case) then takes one lock, not two.
+        let firstAttempt = record.firstAttempt == nil
+        if firstAttempt { record.firstAttempt = started }
         record.attempts += 1
         let outcome = await sender.send(request)
         let now = ContinuousClock.now
@@ -104,17 +104,25 @@ extension Pipeline {
         switch outcome {
         case .delivered:
             metrics.recordDelivered(request.type)
-            noteTransition(state.withLock { $0.recordAccepted(at: now) })
-            finish([record])
+            noteTransition(state.withLock { state in
+                markDone([record], in: &state)
+                return state.recordAccepted(at: now)
+            })
         case .rejected(let status, let message):
             noteTransition(state.withLock { $0.recordAnswered(at: now) })
             logger.warning("June rejected an event", metadata: record.logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
             await deadLetterAndFinish(record, reason: .rejected, message: message, httpStatus: status)
         case .refused(let status, let message):
-            noteTransition(state.withLock { $0.recordRefused(status: status, at: now) }, message: message)
+            noteTransition(state.withLock { state in
+                if firstAttempt { record.unavailableTimeAtFirstAttempt = state.unavailableTime(at: now) }
+                return state.recordRefused(status: status, at: now)
+            }, message: message)
             retryLater([record], retryAfter: nil, at: now)
         case .retryable(let status, let retryAfter, let message):
-            noteTransition(state.withLock { $0.recordRetryableFailure(at: now) }, message: message)
+            noteTransition(state.withLock { state in
+                if firstAttempt { record.unavailableTimeAtFirstAttempt = state.unavailableTime(at: now) }
+                return state.recordRetryableFailure(at: now)
+            }, message: message)
             if isBudgetExhausted(record, at: now) {
                 logger.warning("Retry budget exhausted", metadata: record.logMetadata([PipelineLoggingKeys.retryAttempt: "\(record.attempts)"]))
                 await deadLetterAndFinish(record, reason: .retriesExhausted, message: message, httpStatus: status)
@@ -168,11 +176,14 @@ extension Pipeline {
     /// Marks records done (offset tracker) and advances their lanes. Stale results (the partition was
     /// revoked meanwhile) change nothing.
     func finish(_ records: [RelayRecord]) {
-        state.withLock { state in
-            for record in records {
-                state.tracker.markDone(record.partition, offset: record.offset, generation: record.epoch)
-                state.lanes.finish(record)
-            }
+        state.withLock { markDone(records, in: &$0) }
+    }
+
+    /// ``finish(_:)`` under a lock the caller holds.
+    func markDone(_ records: [RelayRecord], in state: inout PipelineState) {
+        for record in records {
+            state.tracker.markDone(record.partition, offset: record.offset, generation: record.epoch)
+            state.lanes.finish(record)
         }
     }
 

@@ -17,7 +17,7 @@ struct RelayRecord: Sendable {
     /// Delivery attempts made so far.
     var attempts = 0
     /// When the first attempt was made, and how much June-unavailable time (outages, refusals) had
-    /// passed by then: that time does not use up the retry budget.
+    /// passed by then (read when that attempt failed): that time does not use up the retry budget.
     var firstAttempt: ContinuousClock.Instant?
     var unavailableTimeAtFirstAttempt: Duration = .zero
 
