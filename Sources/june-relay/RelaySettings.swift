@@ -36,6 +36,10 @@ struct RelaySettings: Sendable {
         let kafkaProperties = try KafkaConfigEntries.parse(command.kafkaConfig)
 
         var consumer = KafkaConsumerConfiguration(bootstrapServers: command.brokers, groupID: command.group)
+        // Single delivery (at most ~25,000 events/s here) is fed by a 16 MiB prefetch queue; batch
+        // delivery drains 60,000/s and starved at 16 MiB (docs/performance.md). `--kafka-config
+        // queued.max.messages.kbytes=…` overrides either.
+        consumer.maxPrefetchKilobytes = command.delivery == .batch ? 32_768 : 16_384
         consumer.additionalProperties = kafkaProperties
         self.consumer = consumer
         var producer = KafkaProducerConfiguration(bootstrapServers: command.brokers)

@@ -14,9 +14,14 @@ import Testing
     typealias Support = PipelineKafkaSupport
 
     /// Holds a pipeline created after the sender that needs to look at it.
+    /// The pipeline a sender's script looks at, held weakly: the pipeline holds the sender, and a strong
+    /// reference back would keep both (and their librdkafka handles) alive after the test.
     final class PipelineBox: Sendable {
-        let pipeline = Mutex<Pipeline?>(nil)
-        var assignedCount: Int { pipeline.withLock { $0 }?.snapshot.assignedPartitions ?? 0 }
+        struct Reference: Sendable {
+            weak var pipeline: Pipeline?
+        }
+        let pipeline = Mutex(Reference())
+        var assignedCount: Int { pipeline.withLock { $0.pipeline }?.snapshot.assignedPartitions ?? 0 }
     }
 
     // MARK: Fatal dead-letter producer
@@ -107,7 +112,7 @@ import Testing
         configuration.drainTimeout = .seconds(8)
         configuration.commitInterval = commitInterval
         let pipelineA = try Support.pipeline(cluster, group: group, configuration: configuration, sender: senderA)
-        first.pipeline.withLock { $0 = pipelineA }
+        first.pipeline.withLock { $0.pipeline = pipelineA }
         let runningA = Task { try await pipelineA.run() }
         defer { pipelineA.requestStop() }
 
