@@ -14,7 +14,6 @@ enum PipelineLoggingKeys {
     static let retryAttempt = "retry.attempt"
     static let retryDelay = "retry.delay"
     static let count = "count"
-    static let mode = "relay.mode"
     static let duration = "duration"
     static let hint = "hint"
 }

@@ -124,18 +124,6 @@ func peakResidentBytes(pid: Int32) -> Int? {
     return nil
 }
 
-extension StubClient {
-    /// The seqs the stub accepted for `user`, in arrival order (duplicates included); empty when none.
-    func arrivals(user: String) async throws -> [Int] {
-        let encoded = user.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? user
-        let response = try await HTTP.get(baseURL + "/events?user=" + encoded)
-        if response.status == 404 { return [] }
-        guard response.status == 200 else { throw HTTP.Failure(description: "GET /events answered \(response.status)") }
-        struct Arrivals: Decodable { var seqs: [Int] }
-        return try JSONDecoder().decode(Arrivals.self, from: response.body).seqs
-    }
-}
-
 extension RelayChecks {
     /// Waits until every user in `expected` has each of its seqs 0..<n accepted at the stub, and checks
     /// there was no order violation. Counted per user rather than with `uniqueAccepted`, because the
@@ -151,7 +139,7 @@ extension RelayChecks {
         repeat {
             missing = [:]
             for (user, count) in expected {
-                let seen = Set(try await stub.arrivals(user: user))
+                let seen = Set(try await stub.acceptedSeqs(user: user))
                 let absent = (0..<count).filter { !seen.contains($0) }.count
                 if absent > 0 { missing[user] = absent }
             }
