@@ -29,7 +29,10 @@ RUN apt-get update \
     && useradd --system --uid 10001 --gid june --no-create-home --shell /usr/sbin/nologin june
 COPY --from=build /out/june-relay /usr/local/bin/june-relay
 # Defaults for containers; every JUNE_RELAY_* variable is an option of the subcommand (`june-relay environment` lists them).
-ENV JUNE_RELAY_METRICS_PORT=9464 \
+# Two malloc arenas: record bytes are allocated on librdkafka's threads and freed on others, and
+# glibc's per-thread arenas would keep the freed chunks (docs/performance.md).
+ENV MALLOC_ARENA_MAX=2 \
+    JUNE_RELAY_METRICS_PORT=9464 \
     JUNE_RELAY_LOG_FORMAT=json
 EXPOSE 9464
 USER 10001:10001

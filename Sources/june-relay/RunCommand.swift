@@ -122,7 +122,6 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        MemoryTuning.limitMallocArenas()
         let logger = logging.bootstrap(label: "june-relay")
         let settings: RelaySettings
         do {
