@@ -39,8 +39,10 @@ public final class KafkaConsumer: Sendable {
                 switch event {
                 case .assigned(let partitions):
                     rebalanceHandler.partitionsAssigned(partitions, consumer: self)
-                case .revoked(let partitions, _):
+                case .revoked(let partitions, lost: false):
                     rebalanceHandler.partitionsRevoked(partitions, consumer: self)
+                case .revoked(let partitions, lost: true):
+                    rebalanceHandler.partitionsLost(partitions, consumer: self)
                 }
             }
         }

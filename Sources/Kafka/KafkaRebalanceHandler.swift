@@ -16,7 +16,17 @@ public protocol KafkaRebalanceHandler: Sendable {
     func partitionsAssigned(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer)
 
     /// Called before the partitions are removed from the assignment, so the handler can still commit
-    /// their offsets. Also called when the assignment was lost (session timeout, fenced); commits
-    /// will then fail, which the handler should tolerate.
+    /// their offsets.
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer)
+
+    /// Called when the assignment was lost (session timeout, fenced, or a commit answered
+    /// ILLEGAL_GENERATION, see librdkafka issue #4059) before the partitions are removed. Other members
+    /// may own them already, and a commit would fail. Defaults to ``partitionsRevoked(_:consumer:)``.
+    func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer)
+}
+
+extension KafkaRebalanceHandler {
+    public func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        partitionsRevoked(partitions, consumer: consumer)
+    }
 }

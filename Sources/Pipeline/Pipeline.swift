@@ -291,7 +291,11 @@ public final class Pipeline: Service, Sendable {
     /// 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile; the offsets
     /// stay in the tracker and the revoke handler commits them. Returns the failure, if any.
     @discardableResult
-    private func commitMoved(now: ContinuousClock.Instant = .now, timeout: Duration = KafkaConsumer.commitTimeout) async -> KafkaError? {
+    private func commitMoved(
+        now: ContinuousClock.Instant = .now,
+        timeout: Duration = KafkaConsumer.commitTimeout,
+        operation: String = "periodic commit"
+    ) async -> KafkaError? {
         let commits: [KafkaTopicPartition: KafkaOffsetCommit] = state.withLock { state in
             if let until = state.commitsHeldUntil, now < until { return [:] }
             state.commitsHeldUntil = nil
@@ -300,14 +304,12 @@ public final class Pipeline: Service, Sendable {
         guard !commits.isEmpty else { return nil }
         do {
             try await consumer.commit(commits, timeout: timeout)
+            state.withLock { $0.commitsSucceeded(commits) }
             for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             return nil
         } catch {
-            state.withLock { state in
-                state.tracker.commitFailed(commits)
-                if error.isGroupRebalancing { state.rebalanceCallbackRan(at: now) }
-            }
-            PipelineEvents.commitFailed(error, during: "periodic commit", metrics: metrics, logger: logger)
+            state.withLock { $0.commitsFailed(commits, error: error, at: now) }
+            PipelineEvents.commitFailed(error, during: operation, metrics: metrics, logger: logger)
             return error
         }
     }
@@ -316,14 +318,27 @@ public final class Pipeline: Service, Sendable {
 
     /// Commits the final offsets. If the group is rebalancing, keeps polling, so librdkafka can finish the
     /// rebalance through our callbacks (which lift the commit hold), and retries until `deadline`.
-    /// Records polled meanwhile are dropped: they are never marked done, so their offsets are not committed.
+    ///
+    /// A final commit can meet a rebalance that another member's leaving started (a rolling restart): in
+    /// librdkafka 2.0.2 a commit queued behind this member's JoinGroup is answered ILLEGAL_GENERATION and
+    /// the assignment is lost (librdkafka issue #4059). The offsets are then kept as unconfirmed, the
+    /// polling lets the member rejoin, and the assignment handler commits them when the partitions come
+    /// back; this waits for that as long as the deadline allows. Records polled meanwhile are dropped:
+    /// they are never marked done, so their offsets are not committed.
     private func finalCommit(until deadline: ContinuousClock.Instant) async {
-        state.withLock { $0.commitsHeldUntil = nil }
+        let owned = state.withLock { state in
+            state.commitsHeldUntil = nil
+            return state.assigned
+        }
         while ContinuousClock.now < deadline {
-            let held = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
-            if !held {
+            let hold = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
+            if !hold {
                 let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
-                guard let error = await commitMoved(timeout: remaining), error.isGroupRebalancing || error.isRetriable else { return }
+                if let error = await commitMoved(timeout: remaining, operation: "final commit") {
+                    guard error.isGroupRebalancing || error.isRetriable else { return }
+                } else if state.withLock({ owned.isDisjoint(with: $0.unconfirmedCommits.keys) }) {
+                    return
+                }
             }
             guard ContinuousClock.now < deadline else { break }
             _ = try? await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
@@ -333,7 +348,7 @@ public final class Pipeline: Service, Sendable {
 
     /// Stops new work, waits for in-flight jobs up to the drain timeout, commits, leaves the group and
     /// flushes the dead-letter producer. Each step is bounded, Kafka reachable or not: the whole takes at
-    /// most the drain timeout plus 15 s.
+    /// most the drain timeout plus 18 s (the final commit's 13 s, then both closes side by side).
     private func shutDown() async {
         logger.info("Draining in-flight events")
         state.withLock { $0.beginDraining() }
@@ -343,19 +358,22 @@ public final class Pipeline: Service, Sendable {
             logger.warning("Drain timeout reached; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(abandoned)"])
         }
         await finalCommit(until: .now + Self.finalCommitLimit)
+        // The two clients are independent: close them side by side, so the whole stays within its bound.
+        async let deadLettersClosed: Void = deadLetters.close(timeout: Self.closeLimit)
         do {
             try await consumer.close(timeout: Self.closeLimit)
         } catch {
             logger.warning("Closing the consumer failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
         }
-        await deadLetters.close(timeout: Self.closeLimit)
+        await deadLettersClosed
         state.withLock { $0.stop() }
         updateGauges()
         logger.info("Pipeline stopped")
     }
 
     /// Longest final commit and longest close of each Kafka client at shutdown.
-    static let finalCommitLimit: Duration = .seconds(5)
+    /// The final commit may wait out one rebalance of the group (another member leaving at the same time).
+    static let finalCommitLimit: Duration = .seconds(13)
     static let closeLimit: Duration = .seconds(5)
 
     /// Waits (without polling) until no job holds records of `partitions` (nil: any), at most `timeout`.

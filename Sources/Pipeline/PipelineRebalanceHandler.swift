@@ -8,6 +8,9 @@ import Logging
 ///
 /// Assign: reads the partitions' committed offsets and metadata (done offsets above the committed one,
 /// which are then skipped) and starts each partition under a new epoch.
+/// A commit of this member that met a rebalance, or was never made because the assignment was lost, is
+/// made at the next assignment of its partition (see ``PipelineState/unconfirmedCommits``).
+///
 /// Revoke: start no new work for the partitions, wait (on a condition, up to the drain timeout) until no
 /// June request or dead-letter write holds their records, commit, then forget them; later results are
 /// discarded by the epoch check. Since every request ends by its deadline and the request timeout is at
@@ -43,8 +46,9 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             // Without the metadata, everything above the committed offset is processed (re-sends only).
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
         }
+        let recovered = commitRecovered(for: partitions, committed: committed, consumer: consumer)
         let total = state.withLock { state in
-            state.assign(partitions, committed: committed)
+            state.assign(partitions, committed: committed, recovered: recovered)
             return state.assigned.count
         }
         // A partition paused before it was revoked must not stay paused when it comes back.
@@ -62,14 +66,49 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         )
     }
 
+    /// Commits this member's unconfirmed offsets (a commit that met a rebalance, or a lost assignment)
+    /// of the partitions it gets back, where the group's offset is lower. Returns the commits made.
+    private func commitRecovered(
+        for partitions: [KafkaTopicPartition],
+        committed: [KafkaTopicPartition: KafkaOffsetCommit],
+        consumer: KafkaConsumer
+    ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
+        guard !recovered.isEmpty else { return [:] }
+        do {
+            try consumer.commitSync(recovered)
+        } catch {
+            PipelineEvents.commitFailed(error, during: "assignment", metrics: metrics, logger: logger)
+            state.withLock { $0.keepUnconfirmed(recovered) }
+            return [:]
+        }
+        for (partition, commit) in recovered { metrics.recordCommitted(partition, offset: commit.offset) }
+        logger.info(
+            "Offsets of an earlier ownership committed",
+            metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(Array(recovered.keys)))"]
+        )
+        return recovered
+    }
+
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        release(partitions, lost: false, consumer: consumer)
+    }
+
+    /// As a revoke, but without the commit (it would fail, and in librdkafka 2.0.2 a failed commit
+    /// starts yet another rejoin): the offsets are kept as unconfirmed, and committed if the partitions
+    /// come back to this member.
+    func partitionsLost(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
+        release(partitions, lost: true, consumer: consumer)
+    }
+
+    private func release(_ partitions: [KafkaTopicPartition], lost: Bool, consumer: KafkaConsumer) {
         guard !partitions.isEmpty else { return }
         let revoked = Set(partitions)
         let signal = state.withLock { state in
             state.beginRevoke(revoked)
             return state.drainSignal(for: revoked)
         }
-        logger.info("Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
+        logger.info(lost ? "Partitions lost: draining" : "Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
         if let signal, signal.wait(timeout: .now() + drainTimeout.timeInterval) == .timedOut {
             let left = state.withLock { state in
                 state.removeDrainSignal(signal)
@@ -77,12 +116,18 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             }
             logger.warning("Drain timeout on revoke; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(left)"])
         }
-        let commits = state.withLock { $0.finishRevoke(revoked, metadataLimit: metadataLimit) }
-        if !commits.isEmpty {
+        let commits = state.withLock { state in
+            let commits = state.finishRevoke(revoked, metadataLimit: metadataLimit)
+            if lost { state.keepUnconfirmed(commits) }
+            return commits
+        }
+        if !commits.isEmpty, !lost {
             do {
                 try consumer.commitSync(commits)
+                state.withLock { $0.commitsSucceeded(commits) }
                 for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             } catch {
+                state.withLock { $0.keepUnconfirmed(commits) }
                 PipelineEvents.commitFailed(error, during: "revoke", metrics: metrics, logger: logger)
             }
         }

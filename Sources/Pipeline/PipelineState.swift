@@ -38,6 +38,14 @@ struct PipelineState: Sendable {
     /// callbacks and by a commit that met a rebalance (``rebalanceCallbackRan(at:)``).
     var commitsHeldUntil: ContinuousClock.Instant?
 
+    /// Commits that failed in a rebalance or were never made because the assignment was lost, per
+    /// partition (the highest): offsets this member knows are done but the group may not have recorded.
+    /// When the partition comes back to this member, the assignment handler commits it (if the group's
+    /// offset is lower) and starts from it, so a commit that met a rebalance (librdkafka issue #4059)
+    /// costs no re-sends, and a shutdown can still record its final offsets. A later successful commit
+    /// of the partition supersedes it.
+    private(set) var unconfirmedCommits: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+
     /// Periodic commits wait this long after a rebalance callback, and after a commit that met a rebalance.
     static let rebalanceQuietPeriod: Duration = .seconds(10)
 
@@ -128,7 +136,8 @@ struct PipelineState: Sendable {
     }
 
     /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
-    /// and metadata.
+    /// and metadata, or from a recovered commit of this member (see ``unconfirmedCommits``) that the
+    /// assignment handler has just made.
     ///
     /// An assignment with partitions ends the rebalance for this member: periodic commits may go on at
     /// once. (An empty one does not: librdkafka calls assign with no partitions right after a
@@ -136,12 +145,17 @@ struct PipelineState: Sendable {
     mutating func assign(
         _ partitions: [KafkaTopicPartition],
         committed: [KafkaTopicPartition: KafkaOffsetCommit],
+        recovered: [KafkaTopicPartition: KafkaOffsetCommit] = [:],
         at now: ContinuousClock.Instant = .now
     ) {
         commitsHeldUntil = nil
         hasJoined = true
         for partition in partitions {
-            tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
+            if let commit = recovered[partition] {
+                tracker.assign(partition, generation: nextEpoch, committed: commit, recoveredFrom: committed[partition]?.offset ?? 0)
+            } else {
+                tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
+            }
             nextEpoch += 1
             assigned.insert(partition)
             paused.remove(partition)
@@ -161,6 +175,45 @@ struct PipelineState: Sendable {
         let commits = tracker.takeCommittable(only: partitions, metadataLimit: metadataLimit)
         for partition in partitions { tracker.revoke(partition) }
         return commits
+    }
+
+    // MARK: Commits
+
+    /// Commits the group recorded: their unconfirmed entries are superseded.
+    mutating func commitsSucceeded(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
+        for (partition, commit) in commits where (unconfirmedCommits[partition]?.offset ?? .max) <= commit.offset {
+            unconfirmedCommits[partition] = nil
+        }
+    }
+
+    /// Commits that failed: tried again by the next periodic commit while the partitions stay assigned,
+    /// and kept as unconfirmed for the case they do not. A failure caused by a rebalance holds periodic
+    /// commits for a quiet period.
+    mutating func commitsFailed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit], error: KafkaError, at now: ContinuousClock.Instant = .now) {
+        tracker.commitFailed(commits)
+        keepUnconfirmed(commits)
+        if error.isGroupRebalancing { rebalanceCallbackRan(at: now) }
+    }
+
+    /// Commits not made (assignment lost) or not recorded: kept for when the partitions come back.
+    mutating func keepUnconfirmed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
+        for (partition, commit) in commits where commit.offset > (unconfirmedCommits[partition]?.offset ?? .min) {
+            unconfirmedCommits[partition] = commit
+        }
+    }
+
+    /// For partitions being assigned, takes their unconfirmed commits that are above the group's
+    /// committed offset (the others are stale and dropped).
+    mutating func takeUnconfirmed(
+        for partitions: [KafkaTopicPartition],
+        committed: [KafkaTopicPartition: KafkaOffsetCommit]
+    ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+        var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+        for partition in partitions {
+            guard let commit = unconfirmedCommits.removeValue(forKey: partition) else { continue }
+            if commit.offset > (committed[partition]?.offset ?? -1) { result[partition] = commit }
+        }
+        return result
     }
 
     /// Shutdown begins: start nothing new and drop what has not started.

@@ -178,6 +178,68 @@ import Testing
         #expect(twice.keys.allSatisfy { $0 == 0 || $0 == 10 }, "only a moved user's first event may repeat: \(twice)")
     }
 
+    // MARK: A final commit that meets another member's leave
+
+    /// A rolling stop: B leaves the group, and A is stopped while its rejoin is under way. A's final commit
+    /// queues behind its JoinGroup and is answered ILLEGAL_GENERATION, which makes librdkafka 2.0.2 drop
+    /// the assignment (librdkafka issue #4059). A keeps the offsets, rejoins while it shuts down and
+    /// commits them when the partitions come back: the group ends at the end of both partitions. With
+    /// periodic commits off, only the shutdown commits record anything.
+    @Test(.timeLimit(.minutes(1)))
+    func aFinalCommitThatMeetsAnotherMembersLeaveIsStillRecorded() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
+        let topic = Support.uniqueName("rolling")
+        try cluster.createTopic(topic, partitions: 2)
+        let group = Support.uniqueName("g")
+        let log = CallLog()
+        var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
+        configuration.commitInterval = .seconds(600)
+        let pipelineA = try Support.pipeline(
+            cluster, group: group, configuration: configuration,
+            sender: ScriptedSender(name: "A", log: log) { _, _, _ in .delivered(status: 200) }
+        )
+        let runningA = Task { try await pipelineA.run() }
+        defer { pipelineA.requestStop() }
+        let joinedA = try await Support.wait(within: .seconds(15)) { pipelineA.snapshot.assignedPartitions == 2 }
+        #expect(joinedA, "A was assigned both partitions")
+        let pipelineB = try Support.pipeline(
+            cluster, group: group, configuration: configuration,
+            sender: ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
+        )
+        let runningB = Task { try await pipelineB.run() }
+        defer { pipelineB.requestStop() }
+        let split = try await Support.wait(within: .seconds(20)) {
+            pipelineA.snapshot.assignedPartitions == 1 && pipelineB.snapshot.assignedPartitions == 1
+        }
+        #expect(split, "each member holds one partition")
+
+        for partition in Int32(0)..<2 {
+            let values = (0..<5).map { Support.event(user: "u\(partition)-\($0)", tag: Int(partition) * 10 + $0) }
+            try await Support.produce(cluster, topic: topic, partition: partition, values: values)
+        }
+        let expected: Set<Int> = [0, 1, 2, 3, 4, 10, 11, 12, 13, 14]
+        let delivered = try await Support.wait(within: .seconds(20)) {
+            Set(log.events().filter { $0.ended != nil }.compactMap(\.tag)) == expected
+        }
+        #expect(delivered, "calls: \(log.summary)")
+
+        pipelineB.requestStop()
+        try await runningB.value
+        // A's next heartbeat (every 500 ms) meets the rebalance B's leave started, and A rejoins: the
+        // mock broker holds that JoinGroup, and A's connection, for about 5 s.
+        try await Task.sleep(for: .milliseconds(1500))
+        let stopping = ContinuousClock.now
+        pipelineA.requestStop()
+        try await runningA.value
+        let shutdown = ContinuousClock.now - stopping
+        for partition in Int32(0)..<2 {
+            let tp = KafkaTopicPartition(topic: topic, partition: partition)
+            let committed = try await Support.committed(cluster, group: group, partition: tp)
+            #expect(committed?.offset == 5, "\(tp): committed \(String(describing: committed)) after A's shutdown of \(shutdown)")
+        }
+        #expect(shutdown < configuration.drainTimeout + .seconds(20), "shutdown took \(shutdown)")
+    }
+
     // MARK: Commit metadata across a restart
 
     @Test(.timeLimit(.minutes(1)))

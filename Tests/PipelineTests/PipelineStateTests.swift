@@ -229,4 +229,47 @@ import Testing
         #expect(state.tracker.markDone(p0, offset: 1, generation: e) == false, "later results are discarded")
         #expect(state.tracker.generation(of: p0) == nil)
     }
+
+    // MARK: Unconfirmed commits
+
+    @Test func aCommitLostInARebalanceIsMadeWhenThePartitionComesBack() {
+        var state = PipelineState(maxInFlight: 4)
+        state.assign([p0, p1], committed: [:])
+        let e = epoch(state, p0)
+        for offset in Int64(0)..<6 {
+            _ = state.tracker.track(p0, offset: offset)
+            if offset != 4 { state.tracker.markDone(p0, offset: offset, generation: e) }
+        }
+        let commits = state.tracker.takeCommittable()
+        #expect(commits[p0]?.offset == 4)
+        state.commitsFailed(commits, error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
+        #expect(state.commitsHeldUntil != nil, "a commit that met a rebalance holds periodic commits")
+        #expect(state.unconfirmedCommits[p0] == commits[p0])
+
+        // The assignment is lost; the partition comes back with the group still at offset 1.
+        state.beginRevoke([p0, p1])
+        state.keepUnconfirmed(state.finishRevoke([p0, p1], metadataLimit: 4096))
+        let committed = [p0: KafkaOffsetCommit(offset: 1)]
+        let recovered = state.takeUnconfirmed(for: [p0], committed: committed)
+        #expect(recovered[p0] == commits[p0], "the highest unconfirmed commit above the group's offset")
+        #expect(state.unconfirmedCommits[p0] == nil)
+        state.assign([p0], committed: committed, recovered: recovered)
+        let next = epoch(state, p0)
+        // librdkafka may fetch from the group's offset 1: 1-3 and 5 are done, 4 is the one to send.
+        #expect((1..<6).map { state.tracker.track(p0, offset: $0) } == [.skip, .skip, .skip, .process(generation: next), .skip])
+        #expect(state.tracker.takeCommittable().isEmpty, "the recovered commit is the last one made")
+        state.tracker.markDone(p0, offset: 4, generation: next)
+        #expect(state.tracker.takeCommittable()[p0]?.offset == 6)
+    }
+
+    @Test func unconfirmedCommitsAtOrBelowTheGroupsOffsetOrSupersededAreDropped() {
+        var state = PipelineState(maxInFlight: 4)
+        state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 5), p1: KafkaOffsetCommit(offset: 9)])
+        state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 3)])
+        #expect(state.unconfirmedCommits[p0]?.offset == 5, "the highest is kept")
+        state.commitsSucceeded([p1: KafkaOffsetCommit(offset: 9)])
+        #expect(state.unconfirmedCommits[p1] == nil)
+        #expect(state.takeUnconfirmed(for: [p0], committed: [p0: KafkaOffsetCommit(offset: 5)]).isEmpty)
+        #expect(state.unconfirmedCommits.isEmpty)
+    }
 }

@@ -21,9 +21,17 @@ struct OffsetTracker: Sendable {
 
     /// Starts tracking a newly assigned partition under a new generation, from its committed offset and
     /// metadata when known. Results of older generations are discarded from now on.
-    mutating func assign(_ partition: KafkaTopicPartition, generation: UInt64, committed: KafkaOffsetCommit? = nil) {
+    ///
+    /// - Parameter recoveredFrom: set when `committed` is an earlier ownership's commit recovered at this
+    ///   assignment, above the group's committed offset `recoveredFrom` (see ``PartitionOffsets``).
+    mutating func assign(
+        _ partition: KafkaTopicPartition,
+        generation: UInt64,
+        committed: KafkaOffsetCommit? = nil,
+        recoveredFrom: Int64? = nil
+    ) {
         if let old = partitions[partition] { totalUnfinished -= old.unfinishedCount }
-        partitions[partition] = PartitionOffsets(generation: generation, committed: committed)
+        partitions[partition] = PartitionOffsets(generation: generation, committed: committed, recoveredFrom: recoveredFrom)
     }
 
     /// Stops tracking a partition (after revoke).

@@ -37,11 +37,19 @@ struct PartitionOffsets: Sendable {
     private var skipIndex = 0
     /// The commit most recently handed out (or read at assignment).
     var lastCommitted: KafkaOffsetCommit?
+    /// The group's committed offset when `committed` was recovered from an earlier ownership.
+    private let recoveredFrom: Int64?
 
-    /// - Parameter committed: the group's committed offset and metadata at assignment, if any. Its done
-    ///   ranges (when the metadata is ours and valid) are skipped as they are fetched.
-    init(generation: UInt64, committed: KafkaOffsetCommit? = nil) {
+    /// - Parameters:
+    ///   - committed: the group's committed offset and metadata at assignment, if any. Its done ranges
+    ///     (when the metadata is ours and valid) are skipped as they are fetched.
+    ///   - recoveredFrom: when `committed` is this member's own commit from an earlier ownership, made
+    ///     again at assignment (it had failed in a rebalance), the group's committed offset read before
+    ///     it. librdkafka may have read that lower offset and fetch from it: records from there up to
+    ///     `committed` are done, and skipped.
+    init(generation: UInt64, committed: KafkaOffsetCommit? = nil, recoveredFrom: Int64? = nil) {
         self.generation = generation
+        self.recoveredFrom = recoveredFrom
         if let committed, committed.offset >= 0 {
             lastSeen = committed.offset - 1
             lastCommitted = committed
@@ -71,6 +79,7 @@ struct PartitionOffsets: Sendable {
     /// Records a consumed offset.
     mutating func append(_ offset: Int64, at now: ContinuousClock.Instant) -> AppendResult {
         if !hasSeenRecord, let lastSeen, offset <= lastSeen {
+            if let recoveredFrom, offset >= recoveredFrom { return .skip }
             // The first record is below the committed offset: the committed offset is beyond the log
             // (truncated, or the topic re-created) and librdkafka reset the position. These are new
             // records: process them, and forget metadata that described the old log.
