@@ -28,10 +28,13 @@ struct LaneTable: Sendable {
         queuedRecords += 1
         queuedBytes += record.byteCost
         let becameReady: Bool
-        if var lane = lanes[record.lane] {
-            becameReady = !lane.isActive && lane.records.isEmpty
-            lane.records.append(record)
-            lanes[record.lane] = lane
+        if let index = lanes.index(forKey: record.lane) {
+            // In place (the values' `_modify`): a copy of the lane would copy its whole queue.
+            becameReady = Self.modify(&lanes.values[index]) { lane in
+                let wasIdle = !lane.isActive && lane.records.isEmpty
+                lane.records.append(record)
+                return wasIdle
+            }
         } else {
             var lane = Lane()
             lane.records.append(record)
@@ -40,6 +43,10 @@ struct LaneTable: Sendable {
         }
         if becameReady { ready.append(record.lane) }
         return becameReady
+    }
+
+    private static func modify<Result>(_ lane: inout Lane, _ body: (inout Lane) -> Result) -> Result {
+        body(&lane)
     }
 
     /// The head record of the next ready lane, without taking it.
@@ -55,19 +62,21 @@ struct LaneTable: Sendable {
     /// accepts each (given the record and how many the run holds so far; the first record is always
     /// taken). The lane becomes active.
     mutating func takeRun(maxRecords: Int, admits: (RelayRecord, Int) -> Bool = { _, _ in true }) -> [RelayRecord]? {
-        guard peekReady() != nil, let key = ready.popFirst(), var lane = lanes[key] else { return nil }
-        var run: [RelayRecord] = []
-        var index = 0
-        while index < lane.records.count, run.count < max(1, maxRecords) {
-            let record = lane.records[index]
-            if !run.isEmpty, !admits(record, run.count) { break }
-            run.append(record)
-            index += 1
+        guard peekReady() != nil, let key = ready.popFirst(), let position = lanes.index(forKey: key) else { return nil }
+        return Self.modify(&lanes.values[position]) { lane in
+            var run: [RelayRecord] = []
+            run.reserveCapacity(min(lane.records.count, max(1, maxRecords)))
+            var index = 0
+            while index < lane.records.count, run.count < max(1, maxRecords) {
+                let record = lane.records[index]
+                if !run.isEmpty, !admits(record, run.count) { break }
+                run.append(record)
+                index += 1
+            }
+            lane.isActive = true
+            lane.taken = run.count
+            return run
         }
-        lane.isActive = true
-        lane.taken = run.count
-        lanes[key] = lane
-        return run
     }
 
     /// Takes the head of `key`'s lane when that lane is ready (inactive, with records), ahead of the
@@ -75,11 +84,13 @@ struct LaneTable: Sendable {
     /// user's events follow each other at the request latency instead of queueing behind every other ready
     /// lane each time. The lane's entry in the ready queue goes stale and is skipped later.
     mutating func takeHead(of key: LaneKey) -> RelayRecord? {
-        guard var lane = lanes[key], !lane.isActive, let head = lane.records.first else { return nil }
-        lane.isActive = true
-        lane.taken = 1
-        lanes[key] = lane
-        return head
+        guard let position = lanes.index(forKey: key) else { return nil }
+        return Self.modify(&lanes.values[position]) { lane in
+            guard !lane.isActive, let head = lane.records.first else { return nil }
+            lane.isActive = true
+            lane.taken = 1
+            return head
+        }
     }
 
     /// A record of a running job is done (delivered or dead-lettered): it leaves its lane. When the
@@ -87,41 +98,56 @@ struct LaneTable: Sendable {
     /// Returns false when the record is stale (its lane was dropped or re-created meanwhile).
     @discardableResult
     mutating func finish(_ record: RelayRecord) -> Bool {
-        guard var lane = lanes[record.lane], lane.isActive, lane.taken > 0, Self.isHead(record, of: lane) else { return false }
-        _ = lane.records.popFirst()
+        guard let position = lanes.index(forKey: record.lane) else { return false }
+        let finished = Self.modify(&lanes.values[position]) { lane in
+            guard lane.isActive, lane.taken > 0, Self.isHead(record, of: lane) else { return false }
+            _ = lane.records.popFirst()
+            lane.taken -= 1
+            if lane.taken == 0 { lane.isActive = false }
+            return true
+        }
+        guard finished else { return false }
         queuedRecords -= 1
         queuedBytes -= record.byteCost
-        lane.taken -= 1
-        if lane.taken == 0 { lane.isActive = false }
-        store(lane, at: record.lane)
+        settle(at: position, key: record.lane)
         return true
     }
 
     /// The job's remaining records of this lane (starting at the head) will be retried later: the lane
     /// stays blocked until ``retryDue(_:)``. The records are stored with their updated attempt counts.
     mutating func deferRetry(_ records: [RelayRecord]) {
-        guard let first = records.first, var lane = lanes[first.lane], lane.isActive, Self.isHead(first, of: lane) else { return }
-        for (index, record) in records.enumerated() where index < lane.records.count {
-            lane.records[index] = record
+        guard let first = records.first, let position = lanes.index(forKey: first.lane) else { return }
+        Self.modify(&lanes.values[position]) { lane in
+            guard lane.isActive, Self.isHead(first, of: lane) else { return }
+            for (index, record) in records.enumerated() where index < lane.records.count {
+                lane.records[index] = record
+            }
+            lane.taken = 0
         }
-        lane.taken = 0
-        lanes[first.lane] = lane
     }
 
     /// A retry wait is over: the lane becomes ready again (unless it was dropped or moved on meanwhile).
     mutating func retryDue(_ head: RelayRecord) {
-        guard var lane = lanes[head.lane], lane.isActive, lane.taken == 0, Self.isHead(head, of: lane) else { return }
-        lane.isActive = false
-        store(lane, at: head.lane)
+        guard let position = lanes.index(forKey: head.lane) else { return }
+        let due = Self.modify(&lanes.values[position]) { lane in
+            guard lane.isActive, lane.taken == 0, Self.isHead(head, of: lane) else { return false }
+            lane.isActive = false
+            return true
+        }
+        if due { settle(at: position, key: head.lane) }
     }
 
     /// A job's records of this lane are given up without being done (the relay is stopping, or the
     /// partition was revoked): the lane is released as it is.
     mutating func abandon(_ head: RelayRecord) {
-        guard var lane = lanes[head.lane], lane.isActive, Self.isHead(head, of: lane) else { return }
-        lane.isActive = false
-        lane.taken = 0
-        store(lane, at: head.lane)
+        guard let position = lanes.index(forKey: head.lane) else { return }
+        let released = Self.modify(&lanes.values[position]) { lane in
+            guard lane.isActive, Self.isHead(head, of: lane) else { return false }
+            lane.isActive = false
+            lane.taken = 0
+            return true
+        }
+        if released { settle(at: position, key: head.lane) }
     }
 
     /// Drops every lane of the given partitions (revoke). Running jobs finish on their own; their results
@@ -142,12 +168,13 @@ struct LaneTable: Sendable {
         queuedBytes = 0
     }
 
-    private mutating func store(_ lane: Lane, at key: LaneKey) {
+    /// After a lane changed in place: an empty lane is removed, an inactive one with records is ready.
+    private mutating func settle(at position: Dictionary<LaneKey, Lane>.Index, key: LaneKey) {
+        let lane = lanes.values[position]
         if lane.records.isEmpty {
-            lanes[key] = nil
-        } else {
-            lanes[key] = lane
-            if !lane.isActive { ready.append(key) }
+            lanes.remove(at: position)
+        } else if !lane.isActive {
+            ready.append(key)
         }
     }
 

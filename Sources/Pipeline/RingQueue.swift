@@ -1,6 +1,8 @@
-/// A FIFO queue with amortised O(1) append and popFirst, for lane queues and the ready queue.
+/// A FIFO queue with amortised O(1) append and popFirst, for lane queues and the ready queue. A popped
+/// slot is cleared at once, so what the element holds (a record's bytes) is freed then, not at the next
+/// compaction.
 struct RingQueue<Element>: Sendable where Element: Sendable {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     var isEmpty: Bool { head == storage.count }
@@ -13,7 +15,7 @@ struct RingQueue<Element>: Sendable where Element: Sendable {
 
     mutating func popFirst() -> Element? {
         guard !isEmpty else { return nil }
-        let element = storage[head]
+        let element = storage[head].take()
         head += 1
         if head == storage.count {
             storage.removeAll(keepingCapacity: storage.count <= 64)
@@ -32,7 +34,7 @@ struct RingQueue<Element>: Sendable where Element: Sendable {
 
     /// Access relative to the front (0 = first).
     subscript(index: Int) -> Element {
-        get { storage[head + index] }
+        get { storage[head + index]! }
         set { storage[head + index] = newValue }
     }
 }
