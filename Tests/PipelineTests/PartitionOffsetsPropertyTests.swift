@@ -47,6 +47,49 @@ import Testing
         }
     }
 
+    /// Thousands of unfinished offsets completed in random order: completions away from the front are
+    /// marked in place and compacted later; the committable offset, the count and the done ranges must
+    /// match a plain set at every step.
+    @Test func manyCompletionsInRandomOrderMatchASet() {
+        var rng = SplitMix(seed: 7)
+        var offsets = PartitionOffsets(generation: 1)
+        let count: Int64 = 6_000
+        for offset in 0..<count {
+            let result = offsets.append(offset, at: .now)
+            #expect(result == .process)
+        }
+        var unfinished = Set(0..<count)
+        // The last two thirds first (behind a stuck front), then the front third, each in random order.
+        let shuffled = Array(0..<count).shuffled(using: &rng)
+        let order = shuffled.filter { $0 >= count / 3 } + shuffled.filter { $0 < count / 3 }
+        for (step, offset) in order.enumerated() {
+            let first = offsets.markDone(offset)
+            let second = offsets.markDone(offset)
+            #expect(first && !second, "offset \(offset): done once, not twice")
+            unfinished.remove(offset)
+            let expected = unfinished.min() ?? count
+            if offsets.committable != expected || offsets.unfinishedCount != unfinished.count {
+                Issue.record("step \(step): committable \(String(describing: offsets.committable)) (want \(expected)), unfinished \(offsets.unfinishedCount) (want \(unfinished.count))")
+                return
+            }
+            if step % 499 == 0 {
+                var ranges: [Range<Int64>] = []
+                var start: Int64?
+                for offset in expected..<count {
+                    if unfinished.contains(offset) {
+                        if let low = start { ranges.append(low..<offset) }
+                        start = nil
+                    } else if start == nil {
+                        start = offset
+                    }
+                }
+                if let low = start { ranges.append(low..<count) }
+                #expect(offsets.doneRanges() == ranges, "step \(step)")
+            }
+        }
+        #expect(offsets.committable == count && offsets.unfinishedCount == 0)
+    }
+
     @Test(arguments: [4096, 40])
     func matchesTheReferenceModelAcrossRestarts(metadataLimit: Int) {
         var rng = SplitMix(seed: UInt64(metadataLimit))

@@ -13,6 +13,8 @@ struct PartitionOffsets: Sendable {
     struct Unfinished: Sendable {
         var offset: Int64
         var since: ContinuousClock.Instant
+        /// Done, but still in `storage` (removed at the next compaction).
+        var isDone = false
     }
 
     enum AppendResult: Equatable {
@@ -25,9 +27,13 @@ struct PartitionOffsets: Sendable {
     }
 
     let generation: UInt64
-    /// Unfinished offsets, ascending, in `storage[head...]`.
+    /// Unfinished offsets, ascending, in `storage[head...]`, with `doneInStorage` of them marked done in
+    /// place: a completion away from the front (behind a stuck record, or a busy user's queued events)
+    /// costs a binary search and a flag, not a shift of everything after it. `storage[head]` is never
+    /// marked done, so it is always the lowest unfinished offset.
     private var storage: [Unfinished] = []
     private var head = 0
+    private var doneInStorage = 0
     /// Highest offset seen; nil until the first record (or the committed offset) is known.
     private(set) var lastSeen: Int64?
     /// Whether a record arrived since assignment (before that, `lastSeen` comes from the committed offset).
@@ -57,7 +63,7 @@ struct PartitionOffsets: Sendable {
         }
     }
 
-    var unfinishedCount: Int { storage.count - head }
+    var unfinishedCount: Int { storage.count - head - doneInStorage }
 
     /// The next offset to commit (`n + 1` for the highest `n` with everything at or below it done).
     var committable: Int64? {
@@ -98,25 +104,28 @@ struct PartitionOffsets: Sendable {
 
     /// Marks an unfinished offset done. Returns false when it was not unfinished (already done, unknown).
     mutating func markDone(_ offset: Int64) -> Bool {
-        guard let index = index(of: offset) else { return false }
-        // Remove by shifting the shorter side: completions cluster near the front (oldest first), and
-        // behind a stuck front entry they sit right after it.
-        if index - head <= storage.count - 1 - index {
-            var position = index
-            while position > head {
-                storage[position] = storage[position - 1]
-                position -= 1
-            }
+        guard let index = index(of: offset), !storage[index].isDone else { return false }
+        if index == head {
             head += 1
+            while head < storage.count, storage[head].isDone {
+                head += 1
+                doneInStorage -= 1
+            }
         } else {
-            storage.remove(at: index)
+            storage[index].isDone = true
+            doneInStorage += 1
         }
         if head == storage.count {
             storage.removeAll(keepingCapacity: true)
             head = 0
+            doneInStorage = 0
         } else if head > 1024, head * 2 > storage.count {
             storage.removeFirst(head)
             head = 0
+        } else if doneInStorage > 1024, doneInStorage * 2 > storage.count - head {
+            storage = storage[head...].filter { !$0.isDone }
+            head = 0
+            doneInStorage = 0
         }
         return true
     }
@@ -127,7 +136,7 @@ struct PartitionOffsets: Sendable {
         guard let lastSeen, let committable else { return [] }
         var ranges: [Range<Int64>] = []
         var previous = committable
-        for index in head..<storage.count {
+        for index in head..<storage.count where !storage[index].isDone {
             let offset = storage[index].offset
             if offset > previous { ranges.append(previous..<offset) }
             previous = offset + 1
