@@ -169,8 +169,10 @@ public final class Pipeline: Service, Sendable {
         consumed: inout [KafkaTopicPartition: Int],
         skipped: inout [KafkaTopicPartition: Int]
     ) {
-        var records: [(KafkaMessage, Result<JuneRequest, TransformError>, LaneKey.Kind, Int)] = []
-        records.reserveCapacity(messages.count)
+        // Everything that does not need the state lock is done first: the transform, the lane key and the
+        // shared payload of each record.
+        var payloads: [RelayRecord.Payload] = []
+        payloads.reserveCapacity(messages.count)
         for message in messages {
             consumed[message.topicPartition, default: 0] += 1
             let result: Result<JuneRequest, TransformError>
@@ -181,6 +183,7 @@ public final class Pipeline: Service, Sendable {
             }
             let kind: LaneKey.Kind
             var cost = message.value?.count ?? 0
+            var batchItemSize = 0
             switch result {
             case .success(let request):
                 cost += request.body.count
@@ -191,32 +194,34 @@ public final class Pipeline: Service, Sendable {
                 } else {
                     kind = .partition
                 }
+                if configuration.delivery == .batch {
+                    let messageID = RelayRecord.messageID(request: result, message: message)
+                    batchItemSize = JuneBatchItem(request: request, messageID: messageID).encodedSize
+                }
             case .failure:
                 kind = .invalidRecord(offset: message.offset)
             }
-            records.append((message, result, kind, cost))
+            payloads.append(
+                RelayRecord.Payload(
+                    lane: LaneKey(partition: message.topicPartition, kind: kind),
+                    message: message,
+                    request: result,
+                    byteCost: cost,
+                    batchItemSize: batchItemSize
+                )
+            )
         }
         let now = ContinuousClock.now
         let jobs: [PipelineJob] = state.withLock { state in
-            for (message, result, kind, cost) in records {
-                let partition = message.topicPartition
-                switch state.tracker.track(partition, offset: message.offset, at: now) {
+            for payload in payloads {
+                let partition = payload.lane.partition
+                switch state.tracker.track(partition, offset: payload.message.offset, at: now) {
                 case .drop:
                     continue
                 case .skip:
                     skipped[partition, default: 0] += 1
                 case .process(let epoch):
-                    var record = RelayRecord(
-                        lane: LaneKey(partition: partition, kind: kind),
-                        message: message,
-                        request: result,
-                        epoch: epoch,
-                        byteCost: cost
-                    )
-                    if configuration.delivery == .batch, case .success(let request) = result {
-                        record.batchItemSize = JuneBatchItem(request: request, messageID: record.messageID).encodedSize
-                    }
-                    _ = state.lanes.enqueue(record)
+                    _ = state.lanes.enqueue(RelayRecord(payload: payload, epoch: epoch))
                 }
             }
             return takeJobs(&state)
