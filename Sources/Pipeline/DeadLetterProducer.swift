@@ -15,7 +15,7 @@ public final class DeadLetterProducer: Sendable {
     private struct State {
         var producer: KafkaProducer
         /// Increases with every replacement; a worker replaces only the producer it saw fail.
-        var generation = 0
+        var incarnation = 0
         var replacementsSinceSuccess = 0
     }
 
@@ -30,35 +30,35 @@ public final class DeadLetterProducer: Sendable {
         self.state = Mutex(State(producer: try factory()))
     }
 
-    /// The producer to use now, with its generation (to pass back to ``replace(_:logger:)``).
-    var current: (producer: KafkaProducer, generation: Int) {
-        state.withLock { ($0.producer, $0.generation) }
+    /// The producer to use now, with its incarnation (to pass back to ``replace(_:logger:)``).
+    var current: (producer: KafkaProducer, incarnation: Int) {
+        state.withLock { ($0.producer, $0.incarnation) }
     }
 
     /// The current producer's fatal error, if it is in the fatal state.
     var fatalError: KafkaError? { current.producer.fatalError }
 
     /// Writes a record and waits for its acknowledgement; a success resets the replacement count.
-    func send(_ record: KafkaProducerRecord) async throws(KafkaError) -> (report: KafkaDeliveryReport, generation: Int) {
-        let (producer, generation) = current
+    func send(_ record: KafkaProducerRecord) async throws(KafkaError) -> (report: KafkaDeliveryReport, incarnation: Int) {
+        let (producer, incarnation) = current
         let report = try await producer.send(record)
         state.withLock { $0.replacementsSinceSuccess = 0 }
-        return (report, generation)
+        return (report, incarnation)
     }
 
-    /// Replaces the producer of `generation` after a fatal error (no-op when another caller already
+    /// Replaces the producer of `incarnation` after a fatal error (no-op when another caller already
     /// replaced it). Throws when the replacement budget is used up.
-    func replace(_ generation: Int, logger: Logger) async throws(KafkaError) {
+    func replace(_ incarnation: Int, logger: Logger) async throws(KafkaError) {
         enum Step { case none, replaced(KafkaProducer), factoryFailed(KafkaError), exhausted }
         let step: Step = state.withLock { state in
-            guard state.generation == generation else { return .none }
+            guard state.incarnation == incarnation else { return .none }
             guard state.replacementsSinceSuccess < Self.maxReplacements else { return .exhausted }
             state.replacementsSinceSuccess += 1
             do throws(KafkaError) {
                 let replacement = try factory()
                 let old = state.producer
                 state.producer = replacement
-                state.generation += 1
+                state.incarnation += 1
                 return .replaced(old)
             } catch {
                 return .factoryFailed(error)

@@ -33,7 +33,7 @@ extension Pipeline {
                 attempts: max(record.attempts, 1),
                 content: content
             )
-            let (_, generation) = deadLetters.current
+            let (_, incarnation) = deadLetters.current
             do {
                 _ = try await deadLetters.send(deadLetter)
                 metrics.recordDeadLettered(reason)
@@ -56,7 +56,7 @@ extension Pipeline {
                 PipelineEvents.deadLetterWriteFailed(error, record: record, attempt: failures, metrics: metrics, logger: logger)
                 if error.isFatal {
                     do {
-                        try await deadLetters.replace(generation, logger: logger)
+                        try await deadLetters.replace(incarnation, logger: logger)
                         metrics.producerReplacements.increment()
                     } catch {
                         logger.critical("Dead-letter producer cannot be replaced: stopping", metadata: [PipelineLoggingKeys.error: "\(error)"])
@@ -66,7 +66,7 @@ extension Pipeline {
                 }
                 let stale = state.withLock { state in
                     state.isStopping || !state.assigned.contains(record.partition)
-                        || state.tracker.generation(of: record.partition) != record.epoch
+                        || state.tracker.epoch(of: record.partition) != record.epoch
                 }
                 if stale { return false }
                 do {

@@ -182,7 +182,7 @@ extension Pipeline {
     /// ``finish(_:)`` under a lock the caller holds.
     func markDone(_ records: [RelayRecord], in state: inout PipelineState) {
         for record in records {
-            state.tracker.markDone(record.partition, offset: record.offset, generation: record.epoch)
+            state.tracker.markDone(record.partition, offset: record.offset, epoch: record.epoch)
             state.lanes.finish(record)
         }
     }

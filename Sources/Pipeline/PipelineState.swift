@@ -152,9 +152,9 @@ struct PipelineState: Sendable {
         hasJoined = true
         for partition in partitions {
             if let commit = recovered[partition] {
-                tracker.assign(partition, generation: nextEpoch, committed: commit, recoveredFrom: committed[partition]?.offset ?? 0)
+                tracker.assign(partition, epoch: nextEpoch, committed: commit, recoveredFrom: committed[partition]?.offset ?? 0)
             } else {
-                tracker.assign(partition, generation: nextEpoch, committed: committed[partition])
+                tracker.assign(partition, epoch: nextEpoch, committed: committed[partition])
             }
             nextEpoch += 1
             assigned.insert(partition)

@@ -52,7 +52,7 @@ import Testing
     /// match a plain set at every step.
     @Test func manyCompletionsInRandomOrderMatchASet() {
         var rng = SplitMix(seed: 7)
-        var offsets = PartitionOffsets(generation: 1)
+        var offsets = PartitionOffsets(epoch: 1)
         let count: Int64 = 6_000
         for offset in 0..<count {
             let result = offsets.append(offset, at: .now)
@@ -107,7 +107,7 @@ import Testing
             var previous: Model?
             for stage in 0..<3 {
                 let context = "limit \(metadataLimit), iteration \(iteration), stage \(stage)"
-                var offsets = PartitionOffsets(generation: UInt64(stage + 1), committed: commit)
+                var offsets = PartitionOffsets(epoch: UInt64(stage + 1), committed: commit)
                 var model = Model()
                 if let commit {
                     model.lastSeen = commit.offset - 1

@@ -51,8 +51,8 @@ import Testing
         #expect(firstWritten, "dead-lettered \(pipeline.metrics.deadLetteredCount), delivered \(log.events().count)")
         #expect(pipeline.unhealthyReason == nil)
 
-        let (producer, generation) = pipeline.deadLetters.current
-        #expect(generation == 0)
+        let (producer, incarnation) = pipeline.deadLetters.current
+        #expect(incarnation == 0)
         producer.injectFatalErrorForTesting()
         let reason = pipeline.unhealthyReason
         #expect(reason?.contains("dead-letter producer fatal") == true, "\(String(describing: reason))")
@@ -63,7 +63,7 @@ import Testing
             pipeline.metrics.deadLetteredCount == 6 && log.events().count == 2
         }
         #expect(allWritten, "dead-lettered \(pipeline.metrics.deadLetteredCount) of 6")
-        #expect(pipeline.deadLetters.current.generation >= 1, "the fatal producer was replaced")
+        #expect(pipeline.deadLetters.current.incarnation >= 1, "the fatal producer was replaced")
         #expect(pipeline.unhealthyReason == nil, "healthy again once replaced")
 
         pipeline.requestStop()
@@ -170,9 +170,10 @@ import Testing
         let (log, _) = try await fencingScenario(commitInterval: .milliseconds(200))
         var sent: [Int: Int] = [:]
         for call in log.events() { sent[call.tag!, default: 0] += 1 }
-        // A lost assignment re-sends every event A delivered on the partition that stayed with it. What may
-        // be sent twice is only the event that was in flight when the partition moved (if the revoke's
-        // own commit meets the next generation on a loaded machine: at-least-once, one duplicate).
+        // A lost assignment whose offsets are never committed re-sends every event A delivered on the
+        // partition that stayed with it. What may be sent twice is only the event that was in flight when
+        // the partition moved (if the revoke's own commit meets the next generation on a loaded machine:
+        // at-least-once, one duplicate).
         let twice = sent.filter { $0.value > 1 }
         #expect(twice.count <= 1 && twice.values.allSatisfy { $0 == 2 }, "events sent more than once: \(twice); calls: \(log.summary)")
         #expect(twice.keys.allSatisfy { $0 == 0 || $0 == 10 }, "only a moved user's first event may repeat: \(twice)")

@@ -16,7 +16,7 @@ import Testing
     }
 
     func epoch(_ state: PipelineState, _ partition: KafkaTopicPartition) -> UInt64 {
-        state.tracker.generation(of: partition)!
+        state.tracker.epoch(of: partition)!
     }
 
     // MARK: Back-pressure
@@ -27,9 +27,9 @@ import Testing
         for offset in Int64(0)..<10 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state) == [p0])
         let e = epoch(state, p0)
-        for offset in Int64(0)..<4 { state.tracker.markDone(p0, offset: offset, generation: e) }
+        for offset in Int64(0)..<4 { state.tracker.markDone(p0, offset: offset, epoch: e) }
         #expect(pause(&state) == [p0], "6 unfinished is above half the limit: stays paused")
-        state.tracker.markDone(p0, offset: 4, generation: e)
+        state.tracker.markDone(p0, offset: 4, epoch: e)
         #expect(pause(&state).isEmpty, "5 unfinished is half the limit: resumes")
         for offset in Int64(10)..<14 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state).isEmpty, "9 unfinished, not paused before: below the limit")
@@ -41,7 +41,7 @@ import Testing
         for offset in Int64(0)..<10 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state) == [p0])
         let e = epoch(state, p0)
-        for offset in Int64(1)..<10 { state.tracker.markDone(p0, offset: offset, generation: e) }
+        for offset in Int64(1)..<10 { state.tracker.markDone(p0, offset: offset, epoch: e) }
         #expect(pause(&state).isEmpty, "one unfinished record (0) and 9 done: the limit counts unfinished ones only")
         for offset in Int64(10)..<18 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state).isEmpty, "9 unfinished")
@@ -54,15 +54,15 @@ import Testing
         state.assign([p0, p1], committed: [:])
         for offset in Int64(0)...20 { _ = state.tracker.track(p0, offset: offset) }
         let e = epoch(state, p0)
-        for offset: Int64 in [1, 2, 3, 4, 6, 7, 8, 9] { state.tracker.markDone(p0, offset: offset, generation: e) }
+        for offset: Int64 in [1, 2, 3, 4, 6, 7, 8, 9] { state.tracker.markDone(p0, offset: offset, epoch: e) }
         #expect(state.tracker.uncommittedCount(p0) == 8)
         #expect(pause(&state, limit: 100, uncommitted: 9).isEmpty, "8 uncommitted, limit 9")
-        state.tracker.markDone(p0, offset: 10, generation: e)
+        state.tracker.markDone(p0, offset: 10, epoch: e)
         #expect(pause(&state, limit: 100, uncommitted: 9) == [p0], "9 done offsets wait behind 0")
-        state.tracker.markDone(p0, offset: 0, generation: e)
+        state.tracker.markDone(p0, offset: 0, epoch: e)
         #expect(state.tracker.uncommittedCount(p0) == 5, "6...10 wait behind 5")
         #expect(pause(&state, limit: 100, uncommitted: 9) == [p0], "5 is above half the limit: stays paused")
-        state.tracker.markDone(p0, offset: 5, generation: e)
+        state.tracker.markDone(p0, offset: 5, epoch: e)
         #expect(state.tracker.uncommittedCount(p0) == 0)
         #expect(pause(&state, limit: 100, uncommitted: 9).isEmpty)
     }
@@ -212,12 +212,12 @@ import Testing
         state.assign([p0, p1], committed: [:])
         let e = epoch(state, p0)
         for offset in Int64(0)..<3 {
-            #expect(state.tracker.track(p0, offset: offset) == .process(generation: e))
+            #expect(state.tracker.track(p0, offset: offset) == .process(epoch: e))
             _ = state.lanes.enqueue(TestRecords.record(offset, key: "a", epoch: e, bytes: 50))
         }
         _ = state.lanes.enqueue(TestRecords.record(0, key: "a", partition: p1, epoch: epoch(state, p1), bytes: 7))
-        state.tracker.markDone(p0, offset: 0, generation: e)
-        state.tracker.markDone(p0, offset: 2, generation: e)
+        state.tracker.markDone(p0, offset: 0, epoch: e)
+        state.tracker.markDone(p0, offset: 2, epoch: e)
         state.paused = [p0]
         state.beginRevoke([p0])
         #expect(state.assigned == [p1] && state.paused.isEmpty)
@@ -226,8 +226,8 @@ import Testing
         #expect(commits.keys.sorted() == [p0], "a revoke commits only the revoked partitions")
         #expect(commits[p0]?.offset == 1)
         #expect(OffsetCommitMetadata.decode(commits[p0]!.metadata, committed: 1) == [2..<3])
-        #expect(state.tracker.markDone(p0, offset: 1, generation: e) == false, "later results are discarded")
-        #expect(state.tracker.generation(of: p0) == nil)
+        #expect(state.tracker.markDone(p0, offset: 1, epoch: e) == false, "later results are discarded")
+        #expect(state.tracker.epoch(of: p0) == nil)
     }
 
     // MARK: Unconfirmed commits
@@ -238,7 +238,7 @@ import Testing
         let e = epoch(state, p0)
         for offset in Int64(0)..<6 {
             _ = state.tracker.track(p0, offset: offset)
-            if offset != 4 { state.tracker.markDone(p0, offset: offset, generation: e) }
+            if offset != 4 { state.tracker.markDone(p0, offset: offset, epoch: e) }
         }
         let commits = state.tracker.takeCommittable()
         #expect(commits[p0]?.offset == 4)
@@ -256,9 +256,9 @@ import Testing
         state.assign([p0], committed: committed, recovered: recovered)
         let next = epoch(state, p0)
         // librdkafka may fetch from the group's offset 1: 1-3 and 5 are done, 4 is the one to send.
-        #expect((1..<6).map { state.tracker.track(p0, offset: $0) } == [.skip, .skip, .skip, .process(generation: next), .skip])
+        #expect((1..<6).map { state.tracker.track(p0, offset: $0) } == [.skip, .skip, .skip, .process(epoch: next), .skip])
         #expect(state.tracker.takeCommittable().isEmpty, "the recovered commit is the last one made")
-        state.tracker.markDone(p0, offset: 4, generation: next)
+        state.tracker.markDone(p0, offset: 4, epoch: next)
         #expect(state.tracker.takeCommittable()[p0]?.offset == 6)
     }
 

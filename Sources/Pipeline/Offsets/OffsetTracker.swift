@@ -11,27 +11,27 @@ struct OffsetTracker: Sendable {
 
     /// What to do with a consumed record.
     enum TrackResult: Equatable {
-        /// Process it under this partition generation.
-        case process(generation: UInt64)
+        /// Process it under this partition epoch.
+        case process(epoch: UInt64)
         /// Already done (listed in the committed metadata): skip it.
         case skip
         /// Not for us (partition not assigned, or a re-fetched offset): drop it.
         case drop
     }
 
-    /// Starts tracking a newly assigned partition under a new generation, from its committed offset and
-    /// metadata when known. Results of older generations are discarded from now on.
+    /// Starts tracking a newly assigned partition under a new epoch, from its committed offset and
+    /// metadata when known. Results of older epochs are discarded from now on.
     ///
     /// - Parameter recoveredFrom: set when `committed` is an earlier ownership's commit recovered at this
     ///   assignment, above the group's committed offset `recoveredFrom` (see ``PartitionOffsets``).
     mutating func assign(
         _ partition: KafkaTopicPartition,
-        generation: UInt64,
+        epoch: UInt64,
         committed: KafkaOffsetCommit? = nil,
         recoveredFrom: Int64? = nil
     ) {
         if let old = partitions[partition] { totalUnfinished -= old.unfinishedCount }
-        partitions[partition] = PartitionOffsets(generation: generation, committed: committed, recoveredFrom: recoveredFrom)
+        partitions[partition] = PartitionOffsets(epoch: epoch, committed: committed, recoveredFrom: recoveredFrom)
     }
 
     /// Stops tracking a partition (after revoke).
@@ -42,8 +42,8 @@ struct OffsetTracker: Sendable {
         return old
     }
 
-    func generation(of partition: KafkaTopicPartition) -> UInt64? {
-        partitions[partition]?.generation
+    func epoch(of partition: KafkaTopicPartition) -> UInt64? {
+        partitions[partition]?.epoch
     }
 
     mutating func track(_ partition: KafkaTopicPartition, offset: Int64, at now: ContinuousClock.Instant = .now) -> TrackResult {
@@ -51,7 +51,7 @@ struct OffsetTracker: Sendable {
         switch partitions[partition]!.append(offset, at: now) {
         case .process:
             totalUnfinished += 1
-            return .process(generation: partitions[partition]!.generation)
+            return .process(epoch: partitions[partition]!.epoch)
         case .skip:
             return .skip
         case .stale:
@@ -62,8 +62,8 @@ struct OffsetTracker: Sendable {
     /// Marks an offset done. Returns false (and changes nothing) when the result is stale: the partition
     /// was revoked or re-assigned since the record was consumed.
     @discardableResult
-    mutating func markDone(_ partition: KafkaTopicPartition, offset: Int64, generation: UInt64) -> Bool {
-        guard let state = partitions[partition], state.generation == generation else { return false }
+    mutating func markDone(_ partition: KafkaTopicPartition, offset: Int64, epoch: UInt64) -> Bool {
+        guard partitions[partition]?.epoch == epoch else { return false }
         if partitions[partition]!.markDone(offset) { totalUnfinished -= 1 }
         return true
     }

@@ -26,7 +26,7 @@ struct PartitionOffsets: Sendable {
         case stale
     }
 
-    let generation: UInt64
+    let epoch: UInt64
     /// Unfinished offsets, ascending, in `storage[head...]`, with `doneInStorage` of them marked done in
     /// place: a completion away from the front (behind a stuck record, or a busy user's queued events)
     /// costs a binary search and a flag, not a shift of everything after it. `storage[head]` is never
@@ -53,8 +53,8 @@ struct PartitionOffsets: Sendable {
     ///     again at assignment (it had failed in a rebalance), the group's committed offset read before
     ///     it. librdkafka may have read that lower offset and fetch from it: records from there up to
     ///     `committed` are done, and skipped.
-    init(generation: UInt64, committed: KafkaOffsetCommit? = nil, recoveredFrom: Int64? = nil) {
-        self.generation = generation
+    init(epoch: UInt64, committed: KafkaOffsetCommit? = nil, recoveredFrom: Int64? = nil) {
+        self.epoch = epoch
         self.recoveredFrom = recoveredFrom
         if let committed, committed.offset >= 0 {
             lastSeen = committed.offset - 1
