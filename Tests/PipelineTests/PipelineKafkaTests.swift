@@ -88,10 +88,7 @@ import Testing
     /// meanwhile. Pipeline B joins the group while both attempts are in flight (cooperative-sticky moves
     /// one partition to it). Returns every June call, once all six events were delivered (or 25 s passed).
     func fencingScenario(commitInterval: Duration) async throws -> (calls: CallLog, commits: [Int64?]) {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
-        let topic = Support.uniqueName("fence")
-        try cluster.createTopic(topic, partitions: 2)
-        let group = Support.uniqueName("g")
+        let (cluster, topic, group) = try Support.cluster(topic: "fence", partitions: 2)
         for partition in Int32(0)..<2 {
             let values = (0..<3).map { Support.event(user: "u\(partition)", tag: Int(partition) * 10 + $0) }
             try await Support.produce(cluster, topic: topic, partition: partition, values: values)
@@ -188,10 +185,7 @@ import Testing
     /// periodic commits off, only the shutdown commits record anything.
     @Test(.timeLimit(.minutes(1)))
     func aFinalCommitThatMeetsAnotherMembersLeaveIsStillRecorded() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
-        let topic = Support.uniqueName("rolling")
-        try cluster.createTopic(topic, partitions: 2)
-        let group = Support.uniqueName("g")
+        let (cluster, topic, group) = try Support.cluster(topic: "rolling", partitions: 2)
         let log = CallLog()
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.commitInterval = .seconds(600)
@@ -245,10 +239,7 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func theNextOwnerSkipsWhatWasDeliveredBehindAStuckUser() async throws {
-        let cluster = try KafkaMockCluster(brokers: 1, logger: Support.logger)
-        let topic = Support.uniqueName("restart")
-        try cluster.createTopic(topic, partitions: 1)
-        let group = Support.uniqueName("g")
+        let (cluster, topic, group) = try Support.cluster(topic: "restart", partitions: 1)
         let tp = KafkaTopicPartition(topic: topic, partition: 0)
         // Offsets 0-9: "stuck" at 2 and 7, a user of its own everywhere else.
         let values = (0..<10).map { Support.event(user: [2, 7].contains($0) ? "stuck" : "user-\($0)", tag: $0) }

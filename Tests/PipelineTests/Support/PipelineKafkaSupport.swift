@@ -22,6 +22,14 @@ enum PipelineKafkaSupport {
         "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
     }
 
+    /// A one-broker mock cluster with a fresh topic of `partitions` partitions, and a fresh group name.
+    static func cluster(topic prefix: String, partitions: Int) throws -> (cluster: KafkaMockCluster, topic: String, group: String) {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: logger)
+        let topic = uniqueName(prefix)
+        try cluster.createTopic(topic, partitions: partitions)
+        return (cluster, topic, uniqueName("g"))
+    }
+
     /// Group timing short enough for tests: a member that leaves is noticed within seconds.
     static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
