@@ -46,6 +46,10 @@ final class HTTP1ConnectionPool: Sendable {
         self.tunnelRequest = configuration.proxy.map {
             HTTP1ProxyTunnelHandler.connectRequest(to: configuration.endpoint, proxy: $0)
         }
+        // The generic response decoder's type metadata is instantiated here, once, on this thread: not
+        // by several event loops at the same moment as they build their first pipelines. (A handler
+        // never added to a pipeline is simply released.)
+        _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes))
     }
 
     /// Runs one exchange: leases a connection, writes `request`, waits for the answer, returns the
