@@ -25,8 +25,6 @@ struct PipelineState: Sendable {
     /// Retryable failures since June last answered, and when the first of them happened.
     private(set) var consecutiveFailures = 0
     private var failingSince: ContinuousClock.Instant?
-    /// When June last accepted an event (2xx).
-    private(set) var lastAcceptedAt: ContinuousClock.Instant?
     /// When June last answered anything but a retryable failure or a refusal (an acceptance, a rejection
     /// of one event, an answered probe): the proof that June is up, which a retry budget needs before it
     /// may end in `retries-exhausted`.
@@ -244,8 +242,7 @@ struct PipelineState: Sendable {
 
     /// June accepted an event (2xx).
     mutating func recordAccepted(at now: ContinuousClock.Instant) -> Transition? {
-        lastAcceptedAt = now
-        return recordAnswered(at: now)
+        recordAnswered(at: now)
     }
 
     /// June answered with something that is neither a retryable failure nor a refusal (2xx, or a

@@ -104,7 +104,7 @@ import Testing
         #expect(state.recordAccepted(at: end) == .recovered(after: .seconds(20), wasRefused: false))
         #expect(state.mode == .running)
         #expect(state.inFlightLimit == 8)
-        #expect(state.lastAcceptedAt == end)
+        #expect(state.lastAnsweredAt == end)
         #expect(state.unavailableTime(at: end + .seconds(30)) == .seconds(20), "it stops when June answers")
     }
 
@@ -125,7 +125,7 @@ import Testing
         #expect(state.recordRetryableFailure(at: t0 + .seconds(4)) == nil)
         #expect(state.recordAnswered(at: t0 + .seconds(10)) == .recovered(after: .seconds(10), wasRefused: true))
         #expect(state.mode == .running && state.inFlightLimit == 4)
-        #expect(state.lastAcceptedAt == nil, "a rejection is an answer, not an acceptance")
+        #expect(state.lastAnsweredAt == t0 + .seconds(10), "a rejection is an answer: June is up and takes the key")
     }
 
     @Test func unavailableTimeAccumulatesOverEpisodes() {
