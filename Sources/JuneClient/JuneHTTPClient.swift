@@ -23,8 +23,6 @@ public final class JuneHTTPClient: JuneSending {
     private let userAgent: String
     /// Request prefixes for the current write key; replaced whole by `updateWriteKey`.
     private let prefixes: Mutex<RequestPrefixes>
-    /// One per event loop of the connections: see ``JuneSending/senderExecutors``.
-    public let senderExecutors: [any TaskExecutor]
 
     public convenience init(configuration: JuneClientConfiguration, logger: Logger) throws(JuneClientError) {
         try self.init(configuration: configuration, tlsConfiguration: nil, logger: logger)
@@ -44,8 +42,6 @@ public final class JuneHTTPClient: JuneSending {
         self.logger = logger
         self.prefixes = Mutex(
             RequestPrefixes(endpoint: endpoint, writeKey: configuration.writeKey, userAgent: configuration.userAgent))
-        let group = MultiThreadedEventLoopGroup.singleton
-        self.senderExecutors = group.makeIterator().map { EventLoopTaskExecutor($0) }
         var tls: TLSConfiguration? = nil
         if endpoint.usesTLS {
             tls = try configuration.tlsConfiguration(base: tlsConfiguration)
@@ -61,7 +57,7 @@ public final class JuneHTTPClient: JuneSending {
                     bodyPrefixLimit: ResponseClassifier.messageBodyLimit
                 ),
                 tlsConfiguration: tls,
-                group: group
+                group: MultiThreadedEventLoopGroup.singleton
             )
         } catch {
             throw .invalidSetting("TLS", "\(error)")

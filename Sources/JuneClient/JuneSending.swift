@@ -8,12 +8,4 @@ public protocol JuneSending: Sendable {
     /// Sends `batch` once as one `/sdk/batch` request (no retries) and classifies what happened; the
     /// outcome applies to every item. Never throws.
     func send(batch: [JuneBatchItem]) async -> SendOutcome
-
-    /// Executors the tasks that send should prefer (one per event loop of the client's connections),
-    /// or none for Swift's default pool.
-    var senderExecutors: [any TaskExecutor] { get }
-}
-
-extension JuneSending {
-    public var senderExecutors: [any TaskExecutor] { [] }
 }

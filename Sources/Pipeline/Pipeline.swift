@@ -92,17 +92,8 @@ public final class Pipeline: Service, Sendable {
                 }
                 group.addTask { await self.healthLoop() }
                 // Workers, retry timers and probes are started through `tasks` and run as children here.
-                // Workers prefer the sender's executors (its event loops) in turn: their requests are
-                // written and answered there without waking another thread.
-                let executors = self.sender.senderExecutors
-                var nextExecutor = 0
                 for await work in self.tasks.stream {
-                    if case .worker = work, !executors.isEmpty {
-                        nextExecutor = (nextExecutor + 1) % executors.count
-                        group.addTask(executorPreference: executors[nextExecutor]) { await self.perform(work) }
-                    } else {
-                        group.addTask { await self.perform(work) }
-                    }
+                    group.addTask { await self.perform(work) }
                 }
                 // The fetch loop has shut down: end what is left (retry timers, the health loop).
                 group.cancelAll()

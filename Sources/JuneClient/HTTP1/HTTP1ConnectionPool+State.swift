@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 
 extension HTTP1ConnectionPool {
     /// What a waiting request is handed: a connection, or the right to open one.
@@ -74,17 +73,6 @@ extension HTTP1ConnectionPool {
         /// to close after unlocking.
         mutating func lease(now: NIODeadline, stale: inout [any Channel]) throws -> Lease? {
             if self.isShutDown { throw HTTP1TransportError.poolShutDown }
-            // On an event loop, an idle connection of that loop first: the exchange then needs no hop.
-            if let loop = MultiThreadedEventLoopGroup.currentEventLoop,
-                let index = self.idle.lastIndex(where: { $0.channel.eventLoop === loop })
-            {
-                let candidate = self.idle.remove(at: index)
-                if candidate.channel.isActive, now - candidate.since < self.idleTimeout {
-                    return .connection(candidate.channel)
-                }
-                self.forget(candidate.channel)
-                stale.append(candidate.channel)
-            }
             while let candidate = self.idle.popLast() {
                 if candidate.channel.isActive, now - candidate.since < self.idleTimeout {
                     return .connection(candidate.channel)
