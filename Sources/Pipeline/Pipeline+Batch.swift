@@ -47,8 +47,7 @@ extension Pipeline {
     }
 
     func isBatchable(_ record: RelayRecord) -> Bool {
-        guard case .success = record.request else { return false }
-        return record.batchItemSize <= configuration.batchItemLimit
+        record.payload.batchItem != nil && record.batchItemSize <= configuration.batchItemLimit
     }
 
     /// Sends a batch job and returns the records it ended with (a batch that is not full waits
@@ -95,9 +94,7 @@ extension Pipeline {
                 records[index].unavailableTimeAtFirstAttempt = unavailable
             }
             if !isSplit { records[index].attempts += 1 }
-            if case .success(let request) = records[index].request {
-                items.append(JuneBatchItem(request: request, messageID: records[index].messageID))
-            }
+            if let item = records[index].payload.batchItem { items.append(item) }
         }
         let outcome = await sender.send(batch: items)
         let now = ContinuousClock.now

@@ -183,7 +183,7 @@ public final class Pipeline: Service, Sendable {
             }
             let kind: LaneKey.Kind
             var cost = message.value?.count ?? 0
-            var batchItemSize = 0
+            var batchItem: JuneBatchItem?
             switch result {
             case .success(let request):
                 cost += request.body.count
@@ -195,8 +195,7 @@ public final class Pipeline: Service, Sendable {
                     kind = .partition
                 }
                 if configuration.delivery == .batch {
-                    let messageID = RelayRecord.messageID(request: result, message: message)
-                    batchItemSize = JuneBatchItem(request: request, messageID: messageID).encodedSize
+                    batchItem = JuneBatchItem(request: request, messageID: RelayRecord.messageID(request: result, message: message))
                 }
             case .failure:
                 kind = .invalidRecord(offset: message.offset)
@@ -207,7 +206,7 @@ public final class Pipeline: Service, Sendable {
                     message: message,
                     request: result,
                     byteCost: cost,
-                    batchItemSize: batchItemSize
+                    batchItem: batchItem
                 )
             )
         }

@@ -1,3 +1,4 @@
+import JuneClient
 import JuneTransform
 import Kafka
 
@@ -16,7 +17,10 @@ struct RelayRecord: Sendable {
         let request: Result<JuneRequest, TransformError>
         /// Bytes held for it: the record value plus the built request body.
         let byteCost: Int
-        /// Batch mode: bytes of its batch item (0 in single mode).
+        /// Batch mode: its batch item (request and messageId), built once; nil in single mode and for a
+        /// record that failed to transform.
+        let batchItem: JuneBatchItem?
+        /// Bytes of `batchItem` in a batch body (0 without one).
         let batchItemSize: Int
 
         init(
@@ -24,13 +28,14 @@ struct RelayRecord: Sendable {
             message: KafkaMessage,
             request: Result<JuneRequest, TransformError>,
             byteCost: Int,
-            batchItemSize: Int
+            batchItem: JuneBatchItem?
         ) {
             self.lane = lane
             self.message = message
             self.request = request
             self.byteCost = byteCost
-            self.batchItemSize = batchItemSize
+            self.batchItem = batchItem
+            self.batchItemSize = batchItem?.encodedSize ?? 0
         }
     }
 
@@ -50,10 +55,10 @@ struct RelayRecord: Sendable {
         request: Result<JuneRequest, TransformError>,
         epoch: UInt64,
         byteCost: Int,
-        batchItemSize: Int = 0
+        batchItem: JuneBatchItem? = nil
     ) {
         self.init(
-            payload: Payload(lane: lane, message: message, request: request, byteCost: byteCost, batchItemSize: batchItemSize),
+            payload: Payload(lane: lane, message: message, request: request, byteCost: byteCost, batchItem: batchItem),
             epoch: epoch
         )
     }
@@ -73,8 +78,6 @@ struct RelayRecord: Sendable {
 
     /// The messageId June sees in batch mode: the event's own, else `<topic>-<partition>-<offset>`
     /// (stable across retries, replays and redrives).
-    var messageID: String { Self.messageID(request: payload.request, message: payload.message) }
-
     static func messageID(request: Result<JuneRequest, TransformError>, message: KafkaMessage) -> String {
         if case .success(let request) = request, let id = request.messageID { return id }
         return "\(message.topic)-\(message.partition)-\(message.offset)"
