@@ -15,6 +15,17 @@ struct ShutdownTests {
     static var exitBound: Duration { .seconds(drainTimeout + 20) }
     static let drainFlags = ["--drain-timeout", String(drainTimeout), "--request-timeout", String(drainTimeout)]
 
+    /// Sends SIGTERM and checks that the relay exits 0 within `exitBound`.
+    static func terminateWithinBound(_ h: Harness, _ relay: ChildProcess, _ label: String, note: String = "") async throws {
+        let begin = ContinuousClock.now
+        relay.signal(SIGTERM)
+        let code = try await relay.waitForExit(timeout: exitBound)
+        let took = ContinuousClock.now - begin
+        print("\(label): exit \(code.map(String.init) ?? "none") after \(took)\(note.isEmpty ? "" : "; " + note)")
+        h.check(code == 0, "exit code after SIGTERM: \(code.map(String.init) ?? "still running after \(exitBound)")")
+        h.check(took < exitBound, "SIGTERM took \(took)")
+    }
+
     @Test(.timeLimit(.minutes(2)))
     func sigtermWhileJuneHangsExitsZeroInTime() async throws {
         try await Harness.run("sigterm-june-hangs") { h in
@@ -40,13 +51,7 @@ struct ShutdownTests {
             try h.require(sending, "the relay sent no requests to the hanging June: \(stats)")
             try h.require(relay.isRunning, "relay exited early")
 
-            let begin = ContinuousClock.now
-            relay.signal(SIGTERM)
-            let code = try await relay.waitForExit(timeout: Self.exitBound)
-            let took = ContinuousClock.now - begin
-            print("sigterm while June hangs: exit \(code.map(String.init) ?? "none") after \(took); \(stats.requests) requests hanging")
-            h.check(code == 0, "exit code after SIGTERM: \(code.map(String.init) ?? "still running after \(Self.exitBound)")")
-            h.check(took < Self.exitBound, "SIGTERM took \(took)")
+            try await Self.terminateWithinBound(h, relay, "sigterm while June hangs", note: "\(stats.requests) requests hanging")
         }
     }
 
@@ -79,13 +84,7 @@ struct ShutdownTests {
             try await Task.sleep(for: .seconds(1))
             try h.require(relay.isRunning, "relay exited when the broker died (exit \(relay.exitCode ?? -1))")
 
-            let begin = ContinuousClock.now
-            relay.signal(SIGTERM)
-            let code = try await relay.waitForExit(timeout: Self.exitBound)
-            let took = ContinuousClock.now - begin
-            print("sigterm with Kafka unreachable: exit \(code.map(String.init) ?? "none") after \(took)")
-            h.check(code == 0, "exit code after SIGTERM: \(code.map(String.init) ?? "still running after \(Self.exitBound)")")
-            h.check(took < Self.exitBound, "SIGTERM took \(took)")
+            try await Self.terminateWithinBound(h, relay, "sigterm with Kafka unreachable")
         }
     }
 }

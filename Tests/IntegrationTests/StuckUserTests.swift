@@ -116,6 +116,18 @@ struct StuckUserTests {
     /// hot user's first offset: about 3,000.
     static func resendBound(deliveredMeanwhile: Int) -> Int { maxInFlight + deliveredMeanwhile }
 
+    /// Waits until `who` reports skipped records (relay_records_skipped_total > 0); checks that it did.
+    /// Returns the count read last (nil when the metric was never read).
+    static func waitForSkipped(_ h: Harness, _ metrics: MetricsClient, _ who: String, timeout: Duration) async throws -> Double? {
+        var skipped: Double?
+        let skipping = try await eventually(timeout: timeout) {
+            skipped = try? await metrics.value("relay_records_skipped_total")
+            return (skipped ?? 0) > 0
+        }
+        h.check(skipping, "\(who) skipped nothing (relay_records_skipped_total \(skipped.map { "\($0)" } ?? "absent"))")
+        return skipped
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func stuckUserHoldsBackNobodyAndKill9ResendsOnlyUnfinishedWork() async throws {
         try await Harness.run("stuck-user-kill-9") { h in
@@ -132,12 +144,7 @@ struct StuckUserTests {
             let portB = try Harness.freePort()
             let metricsB = MetricsClient(port: portB)
             let relayB = try Self.startRelay(h, s, name: "relay-restarted", port: portB)
-            var skipped: Double?
-            let skipping = try await eventually(timeout: .seconds(40)) {
-                skipped = try? await metricsB.value("relay_records_skipped_total")
-                return (skipped ?? 0) > 0
-            }
-            h.check(skipping, "the restarted relay skipped nothing (relay_records_skipped_total \(skipped.map { "\($0)" } ?? "absent"))")
+            let skipped = try await Self.waitForSkipped(h, metricsB, "the restarted relay", timeout: .seconds(40))
             // The restarted relay takes up the hot user again (its first attempt is not delayed by a backoff).
             let retried = try await eventually(timeout: .seconds(15)) {
                 (try await s.stub.stats().status["503"] ?? 0) > (atKill.status["503"] ?? 0)
@@ -175,12 +182,7 @@ struct StuckUserTests {
             let ownsBoth = try await eventually(timeout: .seconds(30)) { (try? await metricsB.status().assignedPartitions) == 2 }
             h.check(ownsBoth, "relay-b does not own both partitions after relay-a left")
 
-            var skipped: Double?
-            let skipping = try await eventually(timeout: .seconds(20)) {
-                skipped = try? await metricsB.value("relay_records_skipped_total")
-                return (skipped ?? 0) > 0
-            }
-            h.check(skipping, "the new owner skipped nothing (relay_records_skipped_total \(skipped.map { "\($0)" } ?? "absent"))")
+            let skipped = try await Self.waitForSkipped(h, metricsB, "the new owner", timeout: .seconds(20))
             try await Task.sleep(for: .seconds(5))
             let after = try await s.stub.stats()
             let resent = after.duplicates - atJoin.duplicates
