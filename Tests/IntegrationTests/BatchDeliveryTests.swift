@@ -33,12 +33,7 @@ struct BatchDeliveryTests {
     func deliversEveryEventOnceInOrderWithStableMessageIDsAndDeadLettersInvalidOnes() async throws {
         try await Harness.run("batch-happy-path") { h in
             let started = Date()
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--latency-ms", "20"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "20"])
 
             // 20,000 records, 2,000 users (20% of the events from 20 of them); every 100th record is
             // invalid; every 7th has no messageId (every 100th of those an empty one); 7 is prime to the
@@ -120,12 +115,7 @@ struct BatchDeliveryTests {
     func rejectedEventInABatchIsDeadLetteredAloneAndItsBatchMatesDelivered() async throws {
         try await Harness.run("batch-rejected") { h in
             let started = Date()
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
 
             // 2,000 events of 100 users, all written before the relay starts, so batches are full; five of
             // them June rejects, in the middle of their users' runs.
@@ -186,12 +176,7 @@ struct BatchDeliveryTests {
     @Test(.timeLimit(.minutes(3)))
     func retriesTransient503And429BatchesWithStableMessageIDs() async throws {
         try await Harness.run("batch-transient") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--fail-rate", "0.05", "--throttle-rate", "0.02", "--latency-ms", "5"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--fail-rate", "0.05", "--throttle-rate", "0.02", "--latency-ms", "5"])
 
             // Small batches, so there are many of them (and many refused ones) to retry.
             var events = BatchEvents(topic: topic)
@@ -235,12 +220,7 @@ struct BatchDeliveryTests {
     @Test(.timeLimit(.minutes(3)))
     func eventOver32KBGoesToItsPerEventEndpointInItsUsersOrder() async throws {
         try await Harness.run("batch-large-item") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--latency-ms", "10"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "10"])
 
             // big-1: seqs 3 and 4 are ~40 KB; big-2: seq 5 is ~40 KB and seq 7 ~30 KB (under the item
             // limit: it stays in a batch). Everyone else small, interleaved.
@@ -294,13 +274,8 @@ struct BatchDeliveryTests {
     @Test(.timeLimit(.minutes(3)))
     func juneOutageInBatchModeLosesNothingAndDeadLettersNothing() async throws {
         try await Harness.run("batch-outage") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
             // 4 requests of at most 10 events per 100 ms: at most 400 events/s, so the outage starts mid-stream.
-            let stub = try await h.startStub(["--latency-ms", "100"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "100"])
 
             var events = BatchEvents(topic: topic)
             for index in 0..<3_000 {
@@ -353,13 +328,8 @@ struct BatchDeliveryTests {
     @Test(.timeLimit(.minutes(3)))
     func killedBatchRelayLosesNothingAndRedeliversOnlyWhatWasNotCommitted() async throws {
         try await Harness.run("batch-kill-9") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
             let latencyMs = 100
-            let stub = try await h.startStub(["--latency-ms", String(latencyMs)])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", String(latencyMs)])
 
             var events = BatchEvents(topic: topic)
             for index in 0..<12_000 {

@@ -17,12 +17,7 @@ struct EndToEndTests {
     func deliversEveryValidEventOnceInOrderAndDeadLettersInvalidOnes() async throws {
         try await Harness.run("happy-path") { h in
             let started = Date()
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
 
             var events = TestEvents(topic: topic)
             for index in 0..<2_000 {
@@ -64,12 +59,7 @@ struct EndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func retriesTransient503And429UntilEverythingIsDelivered() async throws {
         try await Harness.run("transient-failures") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--fail-rate", "0.05", "--throttle-rate", "0.02"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--fail-rate", "0.05", "--throttle-rate", "0.02"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<1_000 { events.valid(user: "user-\(index % 40)") }
@@ -91,12 +81,7 @@ struct EndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func killedRelayLosesNothingAfterRestart() async throws {
         try await Harness.run("kill-9") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--latency-ms", "20"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "20"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<2_000 { events.valid(user: "user-\(index % 20)") }
@@ -130,13 +115,8 @@ struct EndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func secondRelayJoiningMidStreamLosesNothingAndKeepsOrder() async throws {
         try await Harness.run("rebalance") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
             // 16 users × 10 requests/s: the stream lasts ~19 s, long enough for a ~10 s rebalance.
-            let stub = try await h.startStub(["--latency-ms", "100"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "100"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<3_000 { events.valid(user: "user-\(index % 16)") }
@@ -183,13 +163,8 @@ struct EndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func juneOutagePausesConsumptionAndLosesNothing() async throws {
         try await Harness.run("outage") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
             // 20 users × 10 requests/s: the first 600 events take ~3 s, so the outage starts mid-stream.
-            let stub = try await h.startStub(["--latency-ms", "100"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "100"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<600 { events.valid(user: "user-\(index % 20)") }
@@ -262,12 +237,7 @@ struct EndToEndTests {
     func rejectedEventsAreDeadLetteredAndOthersDelivered() async throws {
         try await Harness.run("rejected") { h in
             let started = Date()
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
 
             var events = TestEvents(topic: topic)
             for index in 0..<600 {
@@ -309,12 +279,7 @@ struct EndToEndTests {
     func failingUserDoesNotHoldUpOthersAndEndsDeadLettered() async throws {
         try await Harness.run("failing-user") { h in
             let started = Date()
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
 
             var events = TestEvents(topic: topic)
             var failing: [TestEvents.Invalid] = []
@@ -444,12 +409,7 @@ struct EndToEndTests {
     @Test(.timeLimit(.minutes(3)))
     func smallBuffersStayBoundedAndLoseNothing() async throws {
         try await Harness.run("bounded-buffers") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--latency-ms", "10"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "10"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<4_000 { events.valid(user: "user-\(index % 300)") }

@@ -16,12 +16,7 @@ struct NoDeadEndsTests {
     @Test(.timeLimit(.minutes(2)))
     func wrongWriteKeyPausesWithoutDeadLetteringAndResumesWhenTheKeyFileIsFixed() async throws {
         try await Harness.run("wrong-write-key") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub(["--write-key", "right-key"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--write-key", "right-key"])
 
             var events = TestEvents(topic: topic)
             for index in 0..<300 { events.valid(user: "user-\(index % 10)") }
@@ -175,12 +170,7 @@ struct NoDeadEndsTests {
     @Test(.timeLimit(.minutes(2)))
     func oversizedRecordAndHugeTypeAreDeadLetteredAndThePartitionMovesOn() async throws {
         try await Harness.run("oversized-dead-letters") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let group = uniqueName("relay")
-            let brokers = try await h.startBroker(topics: [topic, dlq])
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
 
             // user-big's records all go to one partition: valid, 2 MB, valid, 600 KB type, rejected, valid.
             var events = TestEvents(topic: topic)

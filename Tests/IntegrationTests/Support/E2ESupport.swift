@@ -151,3 +151,17 @@ extension RelayChecks {
         h.check(stats.orderViolations == 0, "order violations: \(stats)")
     }
 }
+
+extension Harness {
+    /// The usual end-to-end set-up: a fresh topic and its dead-letter topic, a group name, a dev broker
+    /// holding both topics, a June stub started with `stubArguments`, and a Kafka client of the broker.
+    func scenario(
+        _ stubArguments: [String] = []
+    ) async throws -> (topic: String, dlq: String, group: String, brokers: String, stub: StubClient, kafka: KafkaTestClient) {
+        let topic = uniqueName("events")
+        let dlq = topic + ".dlq"
+        let brokers = try await startBroker(topics: [topic, dlq])
+        let stub = try await startStub(stubArguments)
+        return (topic, dlq, uniqueName("relay"), brokers, stub, KafkaTestClient(bootstrapServers: brokers))
+    }
+}
