@@ -78,7 +78,15 @@ import TestSupport
                 try await consumer.commit([tp: 3], timeout: .seconds(2))
                 committed = true
             } catch {
-                _ = try? await consumer.poll(maxMessages: 1, timeout: .milliseconds(200))
+                // A commit that met the group's rebalance (the member may have been dropped while the broker
+                // was down) starts a rejoin; committing again before it finished would queue behind the
+                // JoinGroup and meet the next generation (librdkafka issue #4059). Like the relay, let the
+                // group settle first, polling so the rejoin can complete.
+                let settle: Duration = error.isGroupRebalancing ? .seconds(5) : .milliseconds(200)
+                let until = ContinuousClock.now + settle
+                repeat {
+                    _ = try? await consumer.poll(maxMessages: 1, timeout: .milliseconds(200))
+                } while ContinuousClock.now < until
             }
         }
         #expect(committed)

@@ -89,7 +89,8 @@ struct MiniHTTPServerTests {
             }
             let elapsed = ContinuousClock.now - started
             #expect(elapsed >= .milliseconds(200))
-            #expect(elapsed < .seconds(2))
+            // One after the other they would take 4 s; the bound leaves room for a loaded machine.
+            #expect(elapsed < .milliseconds(3_500))
         }
     }
 
