@@ -177,8 +177,11 @@ import TestSupport
         #expect(try await KafkaTestClient.poll([first]) { try first.assignment() == all })
         try await first.close()
         #expect(firstHandler.events.last == .revoked(all))
-        #expect(firstHandler.errors.isEmpty, "\(firstHandler.errors)")
-        #expect(secondHandler.errors.isEmpty, "\(secondHandler.errors)")
+        // A revoke's commit can meet the rebalance that revoked it (the mock broker refuses commits while
+        // members sync; on a loaded machine the callbacks land in that window): such a failure is the
+        // group rebalancing, never anything else, and the commit at close below must still land.
+        let unexpected = (firstHandler.errors + secondHandler.errors).filter { !$0.isGroupRebalancing }
+        #expect(unexpected.isEmpty, "revoke commits failed: \(firstHandler.errors), \(secondHandler.errors)")
         // The first member committed last (on close), for every partition.
         let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: KafkaTestClient.logger)
         let committed = try await admin.committedOffsets(group: group, partitions: all, timeout: .seconds(5))
