@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", "RelayFormats", logging],
+            dependencies: ["Pipeline", "Kafka", "JuneTransform", "JuneClient", "RelayFormats", "TestSupport", logging],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),

@@ -6,7 +6,7 @@ import Logging
 /// one metric wherever it happens.
 enum PipelineEvents {
     static func commitFailed(_ error: any Error, during operation: String, metrics: PipelineMetrics, logger: Logger) {
-        metrics.commitFailures.increment()
+        metrics.recordCommitFailure()
         logger.warning(
             "Offset commit failed",
             metadata: [PipelineLoggingKeys.error: "\(error)", "commit.operation": "\(operation)"]

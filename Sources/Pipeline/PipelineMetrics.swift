@@ -58,7 +58,7 @@ public final class PipelineMetrics: Sendable {
     let assigned = Gauge(label: "relay_assigned_partitions")
     let assignments = Counter(label: "relay_rebalances_total", dimensions: [("kind", "assign")])
     let revocations = Counter(label: "relay_rebalances_total", dimensions: [("kind", "revoke")])
-    let commitFailures = Counter(label: "relay_commit_failures_total")
+    private let commitFailures = Counter(label: "relay_commit_failures_total")
     let deadLetterFailures = Counter(label: "relay_dead_letter_failures_total")
     let bufferedBytes = Gauge(label: "relay_buffered_bytes")
     let probes = Counter(label: "relay_june_probes_total")
@@ -71,9 +71,11 @@ public final class PipelineMetrics: Sendable {
     /// Process-wide totals readable in-process (demo progress, summaries), beside the exported metrics.
     private let deliveredTotal = Atomic<Int>(0)
     private let deadLetteredTotal = Atomic<Int>(0)
+    private let commitFailuresTotal = Atomic<Int>(0)
 
     public var deliveredCount: Int { deliveredTotal.load(ordering: .relaxed) }
     public var deadLetteredCount: Int { deadLetteredTotal.load(ordering: .relaxed) }
+    public var commitFailureCount: Int { commitFailuresTotal.load(ordering: .relaxed) }
 
     public init() {
         let types: [JuneEventType] = [.identify, .track, .group, .page]
@@ -149,6 +151,11 @@ public final class PipelineMetrics: Sendable {
     func recordDeadLettered(_ reason: DeadLetterReason) {
         deadLettered[reason]?.increment()
         deadLetteredTotal.add(1, ordering: .relaxed)
+    }
+
+    func recordCommitFailure() {
+        commitFailures.increment()
+        commitFailuresTotal.add(1, ordering: .relaxed)
     }
 
     func recordRequest(_ type: JuneEventType, outcome: Outcome, duration: Duration) {

@@ -4,23 +4,16 @@ import JuneTransform
 import Kafka
 import Logging
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Pipeline
 
 /// In-process pipeline tests: a librdkafka mock cluster (the same one `june-relay dev-broker` runs), real
 /// consumers and producers, and a scripted stand-in for June. Each test starts its own cluster and uses
-/// unique names. (Adapted from the Kafka tests' support: test targets cannot import each other.)
+/// unique names.
 enum PipelineKafkaSupport {
-    static let logger: Logger = {
-        var logger = Logger(label: "pipeline-tests")
-        logger.logLevel = ProcessInfo.processInfo.environment["PIPELINE_TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
-        return logger
-    }()
-
-    static func uniqueName(_ prefix: String) -> String {
-        "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
-    }
+    static let logger = TestLogging.logger("pipeline-tests")
 
     /// A one-broker mock cluster with a fresh topic of `partitions` partitions, and a fresh group name.
     static func cluster(topic prefix: String, partitions: Int) throws -> (cluster: KafkaMockCluster, topic: String, group: String) {
@@ -34,8 +27,8 @@ enum PipelineKafkaSupport {
     static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
         configuration.additionalProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        // librdkafka's debug contexts (e.g. "cgrp"), logged with PIPELINE_TEST_LOG_LEVEL=debug.
-        if let debug = ProcessInfo.processInfo.environment["PIPELINE_TEST_KAFKA_DEBUG"] {
+        // librdkafka's debug contexts (e.g. "cgrp,mock"), logged with TEST_LOG_LEVEL=debug.
+        if let debug = ProcessInfo.processInfo.environment["TEST_KAFKA_DEBUG"] {
             configuration.additionalProperties["debug"] = debug
         }
         return configuration
