@@ -77,6 +77,10 @@ package struct KafkaTestClient: Sendable {
         configuration.assignmentStrategy = strategy
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
+        // librdkafka's debug contexts (e.g. "cgrp,mock"), logged with TEST_LOG_LEVEL=debug.
+        if let debug = ProcessInfo.processInfo.environment["TEST_KAFKA_DEBUG"] {
+            configuration.additionalProperties["debug"] = debug
+        }
         return configuration
     }
 
