@@ -87,7 +87,7 @@ import Testing
     /// Pipeline A takes both; its first attempt of each user stays in flight until A starts giving up a
     /// partition, and 1 s beyond: without fencing, the new owner would send that user's next events
     /// meanwhile. Pipeline B joins the group while both attempts are in flight (cooperative-sticky moves
-    /// one partition to it). Returns every June call, once all six events were delivered (or 25 s passed),
+    /// one partition to it). Returns every June call, once all six events were delivered (or 50 s passed),
     /// the final committed offsets, and how many of A's commits failed before the pipelines were stopped.
     func fencingScenario(commitInterval: Duration) async throws -> (calls: CallLog, commits: [Int64?], commitFailuresA: Int) {
         let (cluster, topic, group) = try Support.cluster(topic: "fence", partitions: 2)
@@ -99,7 +99,7 @@ import Testing
         let first = PipelineBox()
         let senderA = ScriptedSender(name: "A", log: log) { _, user, attempt in
             guard user != nil, attempt == 0 else { return .delivered(status: 200) }
-            let deadline = ContinuousClock.now + .seconds(12)
+            let deadline = ContinuousClock.now + .seconds(30)
             while first.assignedCount >= 2, ContinuousClock.now < deadline {
                 try? await Task.sleep(for: .milliseconds(20))
             }
@@ -123,7 +123,9 @@ import Testing
         let pipelineB = try Support.pipeline(cluster, group: group, configuration: configuration, sender: senderB)
         let runningB = Task { try await pipelineB.run() }
         defer { pipelineB.requestStop() }
-        let finished = try await Support.wait(within: .seconds(25)) {
+        // The mock broker holds every rebalance for session.timeout.ms - 1 s (5 s here); a cooperative move
+        // takes two, and each follower SyncGroup that arrives after the leader's adds one more.
+        let finished = try await Support.wait(within: .seconds(50)) {
             Set(log.events().filter { $0.ended != nil }.compactMap(\.tag)) == [0, 1, 2, 10, 11, 12]
                 && !log.events(sender: "B").isEmpty
         }
@@ -140,7 +142,7 @@ import Testing
         return (log, commits, commitFailuresA)
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func aMovingPartitionIsReleasedOnlyAfterItsInFlightRequestEnded() async throws {
         // No periodic commit during the rebalance: what B resumes from is what A committed at the revoke.
         let (log, commits, revokeCommitFailures) = try await fencingScenario(commitInterval: .seconds(60))
@@ -173,7 +175,7 @@ import Testing
         #expect(commits == [3, 3], "final commits")
     }
 
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func periodicCommitsDuringACooperativeRebalanceKeepTheAssignment() async throws {
         let (log, _, _) = try await fencingScenario(commitInterval: .milliseconds(200))
         var sent: [Int: Int] = [:]
@@ -194,7 +196,7 @@ import Testing
     /// the assignment (librdkafka issue #4059). A keeps the offsets, rejoins while it shuts down and
     /// commits them when the partitions come back: the group ends at the end of both partitions. With
     /// periodic commits off, only the shutdown commits record anything.
-    @Test(.timeLimit(.minutes(1)))
+    @Test(.timeLimit(.minutes(2)))
     func aFinalCommitThatMeetsAnotherMembersLeaveIsStillRecorded() async throws {
         let (cluster, topic, group) = try Support.cluster(topic: "rolling", partitions: 2)
         let log = CallLog()
@@ -214,7 +216,8 @@ import Testing
         )
         let runningB = Task { try await pipelineB.run() }
         defer { pipelineB.requestStop() }
-        let split = try await Support.wait(within: .seconds(20)) {
+        // Two mock rebalances of ~5 s each, more when a SyncGroup arrives late (see fencingScenario).
+        let split = try await Support.wait(within: .seconds(40)) {
             pipelineA.snapshot.assignedPartitions == 1 && pipelineB.snapshot.assignedPartitions == 1
         }
         #expect(split, "each member holds one partition")
