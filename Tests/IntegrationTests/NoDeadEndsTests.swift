@@ -91,7 +91,7 @@ struct NoDeadEndsTests {
 
     /// Three users, June down for 40 s mid-stream, `--retry-budget 10`: the outage pauses consumption
     /// and stops the budget clock, so nothing is dead-lettered and everything arrives in order. With
-    /// `secondRelayJoins`, a second relay joins 8 s into the outage, so partitions move while June is down.
+    /// `secondRelayJoins`, a second relay joins 6 s into the outage, so partitions move while June is down.
     static func outageScenario(_ h: Harness, brokers: String, topic: String, secondRelayJoins: Bool) async throws {
         let name = secondRelayJoins ? "outage+rebalance" : "outage"
         let dlq = topic + ".dlq"
@@ -131,7 +131,7 @@ struct NoDeadEndsTests {
         var relayB: ChildProcess?
         var metricsB: MetricsClient?
         if secondRelayJoins {
-            try await Task.sleep(until: outageStarted + .seconds(8))
+            try await Task.sleep(until: outageStarted + .seconds(6))
             let portB = try Harness.freePort()
             metricsB = MetricsClient(port: portB)
             relayB = try h.startRelay(
@@ -139,11 +139,12 @@ struct NoDeadEndsTests {
                 metricsPort: portB, extraArguments: flags
             )
             var assignedB: Double?
-            let joined = try await eventually(timeout: .seconds(25)) {
+            // Two dev-broker rebalances of ~5 s each, one more per late SyncGroup, and the revoke's drain.
+            let joined = try await eventually(timeout: .seconds(32)) {
                 assignedB = try? await metricsB?.value("relay_assigned_partitions")
                 return (assignedB ?? 0) >= 1
             }
-            h.check(joined, "\(name): relay-b was assigned \(assignedB.map { "\($0)" } ?? "nothing") within 25 s")
+            h.check(joined, "\(name): relay-b was assigned \(assignedB.map { "\($0)" } ?? "nothing") within 32 s")
             let inOutage = ContinuousClock.now < outageStarted + .seconds(40)
             h.check(inOutage, "\(name): the rebalance ended after the outage (\(ContinuousClock.now - outageStarted))")
             print("\(name): relay-b joined \(ContinuousClock.now - outageStarted) into the outage")
