@@ -140,7 +140,8 @@ struct JuneHTTPClientWireTests {
 
     @Test func closeWithoutAnswerIsRetryableAndTheNextRequestWorks() async throws {
         let server = try await ScriptedHTTPServer { _, index in index == 0 ? .closeWithoutAnswer : Self.ok }
-        let client = try self.client(server)
+        // A long deadline: the close must be what ends the first exchange, even on a starved machine.
+        let client = try self.client(server, timeout: .seconds(30))
         let first = await client.send(Self.track("gus", seq: 1))
         let second = await client.send(Self.track("gus", seq: 2))
         try await client.shutdown()

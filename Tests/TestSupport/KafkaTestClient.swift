@@ -77,8 +77,7 @@ package struct KafkaTestClient: Sendable {
         configuration.assignmentStrategy = strategy
         configuration.sessionTimeout = .seconds(6)
         configuration.heartbeatInterval = .milliseconds(500)
-        // librdkafka's debug contexts (e.g. "cgrp,mock"), logged with TEST_LOG_LEVEL=debug.
-        if let debug = ProcessInfo.processInfo.environment["TEST_KAFKA_DEBUG"] {
+        if let debug = TestLogging.kafkaDebugContexts {
             configuration.additionalProperties["debug"] = debug
         }
         return configuration

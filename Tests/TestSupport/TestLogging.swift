@@ -9,6 +9,12 @@ package enum TestLogging {
         ProcessInfo.processInfo.environment["TEST_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
     }
 
+    /// librdkafka's debug contexts for the group members tests create (`TEST_KAFKA_DEBUG`, e.g.
+    /// `cgrp,mock`); librdkafka logs them at debug level, so they show with `TEST_LOG_LEVEL=debug`.
+    package static var kafkaDebugContexts: String? {
+        ProcessInfo.processInfo.environment["TEST_KAFKA_DEBUG"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     package static func logger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         logger.logLevel = level

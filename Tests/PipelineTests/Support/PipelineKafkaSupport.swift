@@ -27,8 +27,7 @@ enum PipelineKafkaSupport {
     static func consumerConfiguration(_ cluster: KafkaMockCluster, group: String) -> KafkaConsumerConfiguration {
         var configuration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: group)
         configuration.additionalProperties = ["session.timeout.ms": "6000", "heartbeat.interval.ms": "500"]
-        // librdkafka's debug contexts (e.g. "cgrp,mock"), logged with TEST_LOG_LEVEL=debug.
-        if let debug = ProcessInfo.processInfo.environment["TEST_KAFKA_DEBUG"] {
+        if let debug = TestLogging.kafkaDebugContexts {
             configuration.additionalProperties["debug"] = debug
         }
         return configuration
