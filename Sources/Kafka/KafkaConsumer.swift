@@ -172,7 +172,8 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// ``close()``, but returns after `timeout` even when librdkafka's close has not: with every broker
-    /// unreachable, `rd_kafka_consumer_close` can wait far longer than a shutdown may take. The close then
+    /// unreachable, or when an assignment arrives during the close (librdkafka 2.0.2 can then hang,
+    /// librdkafka issue #4527), `rd_kafka_consumer_close` can wait far longer than a shutdown may take. The close then
     /// goes on in the background (on the consumer's queue) and the caller proceeds; a process that exits
     /// next loses nothing, because offsets were committed (or not) before.
     public func close(timeout: Duration) async throws(KafkaError) {

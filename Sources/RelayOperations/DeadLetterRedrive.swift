@@ -83,9 +83,9 @@ public struct DeadLetterRedrive: Sendable {
         // A redrive killed without leaving should not hold the group for long.
         consumerConfiguration.sessionTimeout = .seconds(6)
         consumerConfiguration.heartbeatInterval = .seconds(1)
-        // Only redrives join this group, so an eager assignor is fine, and it avoids librdkafka 2.0.2's
-        // abort when a cooperative-sticky consumer is destroyed before its first assignment
-        // (librdkafka issue 4312, fixed in 2.3.0), which a redrive that times out joining would hit.
+        // Only redrives join this group, so an eager assignor is fine. It keeps no assignor state, so
+        // librdkafka 2.0.2's abort when a sticky consumer is destroyed before its first assignment
+        // (librdkafka issue #4312, fixed in 2.3.0; see RDKafkaClient.deinit) cannot arise either.
         consumerConfiguration.assignmentStrategy = "roundrobin"
         consumerConfiguration.additionalProperties = kafkaProperties
         let consumer: KafkaConsumer

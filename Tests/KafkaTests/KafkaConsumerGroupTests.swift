@@ -99,6 +99,31 @@ import TestSupport
         try await consumer.close()
     }
 
+    /// librdkafka 2.0.2 aborts the process (`rd_kafka_sticky_assignor_state_destroy: Assertion
+    /// 'assignor_state' failed`, librdkafka issue #4312) when a cooperative-sticky consumer that has its
+    /// JoinGroup answer but no assignment yet is destroyed: a relay or `offsets reset` stopped while
+    /// joining a busy group. Here every SyncGroup fails, so the member stays between join and assignment;
+    /// closing and releasing it must not abort.
+    @Test func aMemberReleasedBetweenJoinAndItsFirstAssignmentDoesNotAbort() async throws {
+        let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
+        let topic = uniqueName("joining")
+        try cluster.createTopic(topic, partitions: 2)
+        let syncGroup: Int16 = 14
+        let rebalanceInProgress: Int32 = 27
+        cluster.pushRequestErrors(apiKey: syncGroup, errors: Array(repeating: rebalanceInProgress, count: 200))
+        var consumer: KafkaConsumer? = try cluster.testClient.member(group: uniqueName("g"))
+        try consumer?.subscribe(topics: [topic])
+        // The mock answers a group's first JoinGroup after 3 s; then each SyncGroup fails and the member rejoins.
+        let until = ContinuousClock.now + .seconds(6)
+        while ContinuousClock.now < until {
+            _ = try await consumer?.poll(maxMessages: 10, timeout: .milliseconds(100))
+        }
+        #expect(try consumer?.assignment().isEmpty == true, "no assignment while SyncGroup fails")
+        try await consumer?.close()
+        consumer = nil  // rd_kafka_destroy: the abort happened here
+        cluster.clearRequestErrors(apiKey: syncGroup)
+    }
+
     @Test func pausedPartitionYieldsNothingUntilResumed() async throws {
         let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
         let topic = uniqueName("pause")

@@ -32,8 +32,8 @@ package final class ChildProcess: @unchecked Sendable {
         self.arguments = arguments
         stdoutURL = logDirectory.appendingPathComponent("\(name).stdout.log")
         stderrURL = logDirectory.appendingPathComponent("\(name).stderr.log")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -19,6 +19,7 @@ final class RDKafkaCallbackContext: Sendable {
     let onStatistics: (@Sendable (KafkaStatistics) -> Void)?
     private let rebalanceObserver = Mutex<(@Sendable (RDKafkaRebalanceEvent) -> Void)?>(nil)
     private let fatal = Mutex<KafkaError?>(nil)
+    private let assigned = Atomic<Bool>(false)
     /// What the rebalance callback did since the consumer's poll batch began (see ``beginPollBatch()``).
     private let batchRebalance = Mutex<BatchRebalance>(BatchRebalance())
 
@@ -43,6 +44,7 @@ final class RDKafkaCallbackContext: Sendable {
 
     /// Calls the observer (outside the lock, so it may block and call back into the client).
     func notifyRebalance(_ event: RDKafkaRebalanceEvent) {
+        if case .assigned = event { assigned.store(true, ordering: .releasing) }
         batchRebalance.withLock { batch in
             batch.ran = true
             if case .revoked(let partitions, _) = event { batch.revoked.formUnion(partitions) }
@@ -58,6 +60,9 @@ final class RDKafkaCallbackContext: Sendable {
 
     /// Whether a rebalance callback ran since ``beginPollBatch()``, and which partitions it revoked.
     var rebalanceInBatch: BatchRebalance { batchRebalance.withLock { $0 } }
+
+    /// Whether an assignment (even an empty one) was ever delivered: the group's SyncGroup answered.
+    var sawAssignment: Bool { assigned.load(ordering: .acquiring) }
 
     func recordFatalError(_ error: KafkaError) {
         fatal.withLock { if $0 == nil { $0 = error } }

@@ -7,6 +7,7 @@ extension RDKafkaClient {
     func subscribe(topics: [String]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(capacity: topics.count)
         for topic in topics { list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA)) }
+        markSubscribed()
         let code = try list.withListPointer { rd_kafka_subscribe(withUnsafeHandleUnchecked, $0) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "subscribe to \(topics)") }
     }
@@ -173,6 +174,7 @@ extension RDKafkaClient {
 
     /// Leaves the group (running the revoke callback) and stops fetching. Blocking.
     func consumerClose() throws(KafkaError) {
+        guard markConsumerClosed() else { return }
         let code = rd_kafka_consumer_close(withUnsafeHandleUnchecked)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "consumer close") }
     }

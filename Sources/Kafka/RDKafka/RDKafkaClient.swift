@@ -1,5 +1,6 @@
 import CLibrdKafka
 import Logging
+import Synchronization
 
 /// Owns one `rd_kafka_t` (and, through ``context``, the state its callbacks use). Destroys it in `deinit`.
 ///
@@ -19,12 +20,17 @@ final class RDKafkaClient: @unchecked Sendable {
     /// The logger with `kafka.client` metadata.
     let logger: Logger
     private let handle: OpaquePointer
+    /// A consumer whose assignor keeps state (`sticky`, `cooperative-sticky`): see `deinit`.
+    private let usesStickyAssignor: Bool
+    private let subscribed = Atomic<Bool>(false)
+    private let consumerClosed = Atomic<Bool>(false)
 
-    private init(kind: Kind, handle: OpaquePointer, context: RDKafkaCallbackContext, name: String) {
+    private init(kind: Kind, handle: OpaquePointer, context: RDKafkaCallbackContext, name: String, usesStickyAssignor: Bool) {
         self.kind = kind
         self.handle = handle
         self.context = context
         self.name = name
+        self.usesStickyAssignor = usesStickyAssignor
         var logger = context.logger
         logger[metadataKey: KafkaLoggingKeys.client] = "\(name)"
         self.logger = logger
@@ -69,13 +75,44 @@ final class RDKafkaClient: @unchecked Sendable {
             rd_kafka_poll_set_consumer(handle)
         }
         let name = String(cString: rd_kafka_name(handle))
-        return RDKafkaClient(kind: kind, handle: handle, context: context, name: name)
+        let sticky = kind == .consumer && (properties["partition.assignment.strategy"] ?? "").contains("sticky")
+        return RDKafkaClient(kind: kind, handle: handle, context: context, name: name, usesStickyAssignor: sticky)
     }
 
     deinit {
+        if self.mayAbortOnDestroy {
+            // librdkafka 2.0.2 aborts in rd_kafka_destroy (`rd_kafka_sticky_assignor_state_destroy:
+            // Assertion 'assignor_state' failed`, librdkafka issue #4312, fixed in 2.3.0) when a sticky
+            // consumer has its JoinGroup answer but no assignment yet: a relay stopped while it joins a busy
+            // group. Whether the answer came cannot be read, so a sticky consumer that subscribed and was
+            // never assigned is closed (it leaves its group) but not destroyed: its threads and memory stay
+            // until the process ends, and so does the context its callbacks use. In the relay and the
+            // operator tools this happens only on the way out.
+            if !consumerClosed.exchange(true, ordering: .acquiringAndReleasing) {
+                rd_kafka_consumer_close(handle)
+            }
+            _ = Unmanaged.passRetained(context)
+            logger.debug("Kafka consumer released before its first assignment: handle closed, kept until exit (librdkafka #4312)")
+            return
+        }
         // For a consumer that was not closed, this also runs rd_kafka_consumer_close (and the rebalance
         // callback, which then finds no observer alive).
         rd_kafka_destroy(handle)
+    }
+
+    /// A sticky consumer that subscribed and never saw an assignment (see `deinit`).
+    private var mayAbortOnDestroy: Bool {
+        usesStickyAssignor && subscribed.load(ordering: .acquiring) && !context.sawAssignment
+    }
+
+    /// Notes a subscription (see `deinit`).
+    func markSubscribed() {
+        subscribed.store(true, ordering: .releasing)
+    }
+
+    /// Notes a consumer close; true when it is the first.
+    func markConsumerClosed() -> Bool {
+        !consumerClosed.exchange(true, ordering: .acquiringAndReleasing)
     }
 
     /// Lends the raw handle (e.g. to create the mock cluster on it). Do not store it.
