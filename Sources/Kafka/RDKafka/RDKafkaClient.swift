@@ -88,7 +88,7 @@ final class RDKafkaClient: @unchecked Sendable {
             // never assigned is closed (it leaves its group) but not destroyed: its threads and memory stay
             // until the process ends, and so does the context its callbacks use. In the relay and the
             // operator tools this happens only on the way out.
-            if !consumerClosed.exchange(true, ordering: .acquiringAndReleasing) {
+            if markConsumerClosed() {
                 rd_kafka_consumer_close(handle)
             }
             _ = Unmanaged.passRetained(context)
