@@ -16,6 +16,8 @@ public final class KafkaConsumer: Sendable {
     private let pollQueue: DispatchQueue
     private let logger: Logger
     private let groupID: String
+    /// How long a timed-out commit may still be made (see ``KafkaConsumerConfiguration/lateCommitWindow``).
+    public let lateCommitWindow: Duration
     private let isClosed = Atomic<Bool>(false)
 
     /// Creates the consumer (no network activity until ``subscribe(topics:)``).
@@ -31,6 +33,7 @@ public final class KafkaConsumer: Sendable {
         self.client = try RDKafkaClient.make(.consumer, properties: configuration.properties(), context: context)
         self.logger = client.logger
         self.groupID = configuration.groupID
+        self.lateCommitWindow = configuration.lateCommitWindow
         self.pollQueue = DispatchQueue(label: "june-relay.kafka.consumer.\(client.name)")
         if let rebalanceHandler {
             context.setRebalanceObserver { [weak self] event in
@@ -84,6 +87,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// Commits offsets with their metadata strings (see ``KafkaOffsetCommit``). Runs on the consumer's queue.
+    ///
+    /// A commit that timed out is not cancelled: librdkafka may still make it within
+    /// ``lateCommitWindow``, after a later commit of the same partitions.
     public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
         guard !offsets.isEmpty else { return }
         let client = self.client

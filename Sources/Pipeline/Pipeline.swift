@@ -303,7 +303,7 @@ public final class Pipeline: Service, Sendable {
         let commits: [KafkaTopicPartition: KafkaOffsetCommit] = state.withLock { state in
             if let until = state.commitsHeldUntil, now < until { return [:] }
             state.commitsHeldUntil = nil
-            return state.tracker.takeCommittable(metadataLimit: configuration.commitMetadataLimit)
+            return state.tracker.takeCommittable(metadataLimit: configuration.commitMetadataLimit, at: now)
         }
         guard !commits.isEmpty else { return nil }
         do {
@@ -312,7 +312,7 @@ public final class Pipeline: Service, Sendable {
             for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             return nil
         } catch {
-            state.withLock { $0.commitsFailed(commits, error: error, at: now) }
+            state.withLock { $0.commitsFailed(commits, error: error, lateCommitWindow: consumer.lateCommitWindow, at: .now) }
             PipelineEvents.commitFailed(error, during: operation, metrics: metrics, logger: logger)
             return error
         }

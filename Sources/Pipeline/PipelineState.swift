@@ -186,9 +186,16 @@ struct PipelineState: Sendable {
 
     /// Commits that failed: tried again by the next periodic commit while the partitions stay assigned,
     /// and kept as unconfirmed for the case they do not. A failure caused by a rebalance holds periodic
-    /// commits for a quiet period.
-    mutating func commitsFailed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit], error: KafkaError, at now: ContinuousClock.Instant = .now) {
-        tracker.commitFailed(commits)
+    /// commits for a quiet period. A commit that timed out may still be made late, within
+    /// `lateCommitWindow`: its partitions are re-committed by every round until then.
+    mutating func commitsFailed(
+        _ commits: [KafkaTopicPartition: KafkaOffsetCommit],
+        error: KafkaError,
+        lateCommitWindow: Duration = .zero,
+        at now: ContinuousClock.Instant = .now
+    ) {
+        let timedOut = error.code == KafkaError.Code.timedOut
+        tracker.commitFailed(commits, lateUntil: timedOut ? now + lateCommitWindow : nil)
         keepUnconfirmed(commits)
         if error.isGroupRebalancing { rebalanceCallbackRan(at: now) }
     }

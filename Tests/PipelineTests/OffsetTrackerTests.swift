@@ -122,6 +122,36 @@ import Testing
         #expect(newer == [p0: KafkaOffsetCommit(offset: 2)])
     }
 
+    /// librdkafka may still make a commit that timed out, after a newer one: the partition is committed
+    /// again by every round until the late-commit window has passed, then once more at its end.
+    @Test func aTimedOutCommitIsRepeatedUntilItsLateWindowEnds() {
+        var tracker = OffsetTracker()
+        tracker.assign(p0, epoch: 1)
+        tracker.assign(p1, epoch: 2)
+        _ = tracker.track(p0, offset: 0)
+        _ = tracker.track(p1, offset: 0)
+        tracker.markDone(p0, offset: 0, epoch: 1)
+        tracker.markDone(p1, offset: 0, epoch: 2)
+        let start = ContinuousClock.now
+        let timedOut = tracker.takeCommittable(only: [p0], at: start)
+        #expect(timedOut == [p0: KafkaOffsetCommit(offset: 1)])
+        tracker.commitFailed(timedOut, lateUntil: start + .seconds(10))
+        _ = tracker.track(p0, offset: 1)
+        tracker.markDone(p0, offset: 1, epoch: 1)
+        #expect(tracker.takeCommittable(at: start + .seconds(1)) == [p0: KafkaOffsetCommit(offset: 2), p1: KafkaOffsetCommit(offset: 1)])
+        #expect(tracker.takeCommittable(at: start + .seconds(2)) == [p0: KafkaOffsetCommit(offset: 2)], "unchanged, but inside the window")
+        #expect(tracker.takeCommittable(at: start + .seconds(9)) == [p0: KafkaOffsetCommit(offset: 2)])
+        #expect(tracker.takeCommittable(at: start + .seconds(10)) == [p0: KafkaOffsetCommit(offset: 2)], "the last re-commit")
+        #expect(tracker.takeCommittable(at: start + .seconds(11)).isEmpty)
+        // A failure with no late window (the broker answered) only retries once.
+        _ = tracker.track(p1, offset: 1)
+        tracker.markDone(p1, offset: 1, epoch: 2)
+        let answered = tracker.takeCommittable(at: start + .seconds(12))
+        tracker.commitFailed(answered)
+        #expect(tracker.takeCommittable(at: start + .seconds(13)) == answered)
+        #expect(tracker.takeCommittable(at: start + .seconds(14)).isEmpty)
+    }
+
     @Test func skipsTheOffsetsTheCommittedMetadataListsAsDone() {
         var tracker = OffsetTracker()
         let metadata = OffsetCommitMetadata.encode(committed: 100, ranges: [101..<103, 105..<106])

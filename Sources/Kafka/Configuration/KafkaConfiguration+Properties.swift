@@ -26,6 +26,19 @@ extension KafkaConsumerConfiguration {
         properties["enable.partition.eof"] = "false"
         return properties
     }
+
+    /// How long after an offset commit timed out librdkafka may still send it. 2.0.2 keeps a commit
+    /// that found no coordinator for up to `session.timeout.ms` and sends it when the coordinator is
+    /// back, possibly after a newer commit of the same partition succeeded; a request already sent
+    /// waits up to `socket.timeout.ms` for its answer and is retried. A late commit lowers the group's
+    /// offset again, so a caller re-commits its latest offsets until this window has passed.
+    public var lateCommitWindow: Duration {
+        let properties = properties()
+        func milliseconds(_ name: String, default value: Int64) -> Int64 {
+            properties[name].flatMap { Int64($0) } ?? value
+        }
+        return .milliseconds(milliseconds("session.timeout.ms", default: 45_000) + milliseconds("socket.timeout.ms", default: 60_000))
+    }
 }
 
 extension KafkaProducerConfiguration {

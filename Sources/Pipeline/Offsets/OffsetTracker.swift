@@ -77,25 +77,32 @@ struct OffsetTracker: Sendable {
     }
 
     /// The commits (offset and done-offsets metadata) for partitions whose state changed since the last
-    /// call, marked as committed. `only` restricts the result to some partitions (a revoke commits just those).
+    /// call, or whose earlier commit timed out less than a late-commit window ago, marked as committed.
+    /// `only` restricts the result to some partitions (a revoke commits just those).
     mutating func takeCommittable(
         only: Set<KafkaTopicPartition>? = nil,
-        metadataLimit: Int = OffsetCommitMetadata.defaultLimit
+        metadataLimit: Int = OffsetCommitMetadata.defaultLimit,
+        at now: ContinuousClock.Instant = .now
     ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
         for (partition, state) in partitions {
             if let only, !only.contains(partition) { continue }
-            guard let commit = state.commit(metadataLimit: metadataLimit), commit != state.lastCommitted else { continue }
+            guard let commit = state.commit(metadataLimit: metadataLimit) else { continue }
+            guard commit != state.lastCommitted || state.recommitUntil != nil else { continue }
             result[partition] = commit
             partitions[partition]!.lastCommitted = commit
+            // The round at or after the window's end is the last re-commit.
+            if let until = state.recommitUntil, now >= until { partitions[partition]!.recommitUntil = nil }
         }
         return result
     }
 
-    /// Puts commits back as not made, after a commit failed, so the next round retries them.
-    mutating func commitFailed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
-        for (partition, commit) in commits where partitions[partition]?.lastCommitted == commit {
-            partitions[partition]!.lastCommitted = nil
+    /// Puts commits back as not made, after a commit failed, so the next round retries them. A commit
+    /// that timed out may still be made late (`lateUntil`): the partitions are re-committed until then.
+    mutating func commitFailed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit], lateUntil: ContinuousClock.Instant? = nil) {
+        for (partition, commit) in commits where partitions[partition] != nil {
+            if partitions[partition]!.lastCommitted == commit { partitions[partition]!.lastCommitted = nil }
+            if let lateUntil { partitions[partition]!.recommitUntil = max(partitions[partition]!.recommitUntil ?? lateUntil, lateUntil) }
         }
     }
 }

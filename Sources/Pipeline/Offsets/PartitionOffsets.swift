@@ -43,6 +43,10 @@ struct PartitionOffsets: Sendable {
     private var skipIndex = 0
     /// The commit most recently handed out (or read at assignment).
     var lastCommitted: KafkaOffsetCommit?
+    /// Set after a commit of this partition timed out: until then, every commit round commits the
+    /// partition again even when its offset did not move, so a late commit cannot leave the group's
+    /// offset lowered (see `KafkaConsumerConfiguration.lateCommitWindow`).
+    var recommitUntil: ContinuousClock.Instant?
     /// The group's committed offset when `committed` was recovered from an earlier ownership.
     private let recoveredFrom: Int64?
 
