@@ -44,6 +44,14 @@ import TestSupport
         #expect(properties["fetch.min.bytes"] == "10")
     }
 
+    @Test func lateCommitWindowFollowsTheSessionAndSocketTimeouts() {
+        var configuration = KafkaConsumerConfiguration(bootstrapServers: "b:9092", groupID: "relay")
+        #expect(configuration.lateCommitWindow == .seconds(45 + 3 * 60), "librdkafka's defaults")
+        configuration.sessionTimeout = .seconds(6)
+        configuration.additionalProperties["socket.timeout.ms"] = "10000"
+        #expect(configuration.lateCommitWindow == .seconds(6 + 3 * 10))
+    }
+
     @Test func producerPropertiesDefaultToIdempotentAcksAll() {
         let properties = KafkaProducerConfiguration(bootstrapServers: "b:9092").properties()
         #expect(properties["enable.idempotence"] == "true")

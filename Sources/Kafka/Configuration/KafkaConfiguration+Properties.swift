@@ -27,17 +27,21 @@ extension KafkaConsumerConfiguration {
         return properties
     }
 
-    /// How long after an offset commit timed out librdkafka may still send it. 2.0.2 keeps a commit
-    /// that found no coordinator for up to `session.timeout.ms` and sends it when the coordinator is
-    /// back, possibly after a newer commit of the same partition succeeded; a request already sent
-    /// waits up to `socket.timeout.ms` for its answer and is retried. A late commit lowers the group's
-    /// offset again, so a caller re-commits its latest offsets until this window has passed.
+    /// How long after an offset commit timed out librdkafka may still make it: `session.timeout.ms` +
+    /// 3 × `socket.timeout.ms` (225 s with librdkafka's defaults).
+    ///
+    /// librdkafka 2.0.2 does not cancel a commit whose caller stopped waiting. One that finds no
+    /// coordinator is deferred for up to `session.timeout.ms` and sent when the coordinator is back; a
+    /// request waiting for a connection or an answer may take `socket.timeout.ms`, and is tried up to 3
+    /// times. So it can land after a newer commit of the same partition and lower the group's offset
+    /// again: a caller re-commits its latest offsets until this window has passed.
     public var lateCommitWindow: Duration {
         let properties = properties()
         func milliseconds(_ name: String, default value: Int64) -> Int64 {
             properties[name].flatMap { Int64($0) } ?? value
         }
-        return .milliseconds(milliseconds("session.timeout.ms", default: 45_000) + milliseconds("socket.timeout.ms", default: 60_000))
+        let attempts: Int64 = 3  // RD_KAFKA_REQUEST_DEFAULT_RETRIES (2) + 1
+        return .milliseconds(milliseconds("session.timeout.ms", default: 45_000) + attempts * milliseconds("socket.timeout.ms", default: 60_000))
     }
 }
 
