@@ -17,13 +17,8 @@ struct FrozenBrokerTests {
     @Test(.timeLimit(.minutes(3)))
     func frozenBrokerLosesNothingAndEndsWithNoLag() async throws {
         try await Harness.run("frozen-broker") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let (broker, brokers) = try await h.startBrokerProcess(topics: [topic, dlq])
             // 20 users at 100 ms each: ~200 events/s, so the 3,000 events are still streaming when the freeze starts.
-            let stub = try await h.startStub(["--latency-ms", "100"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
-            let group = uniqueName("relay")
+            let (topic, dlq, group, broker, brokers, stub, kafka) = try await h.scenarioWithBrokerProcess(["--latency-ms", "100"])
             var events = TestEvents(topic: topic)
             for index in 0..<3_000 { events.valid(user: "user-\(index % 20)") }
             try await kafka.produce(events.records)

@@ -58,11 +58,7 @@ struct ShutdownTests {
     @Test(.timeLimit(.minutes(2)))
     func sigtermWhileKafkaIsUnreachableExitsZeroInTime() async throws {
         try await Harness.run("sigterm-kafka-down") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let (broker, brokers) = try await h.startBrokerProcess(topics: [topic, dlq])
-            let stub = try await h.startStub(["--latency-ms", "20"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
+            let (topic, _, group, broker, brokers, stub, kafka) = try await h.scenarioWithBrokerProcess(["--latency-ms", "20"])
             var events = TestEvents(topic: topic)
             for index in 0..<200 { events.valid(user: "user-\(index % 20)") }
             try await kafka.produce(events.records)
@@ -70,7 +66,7 @@ struct ShutdownTests {
             let port = try Harness.freePort()
             let metrics = MetricsClient(port: port)
             let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: uniqueName("relay"), juneURL: stub.baseURL, writeKey: "k-kafka-down",
+                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-kafka-down",
                 metricsPort: port, extraArguments: Self.drainFlags + RelayChecks.fastGroupFlags
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: 50, timeout: .seconds(60))

@@ -80,12 +80,21 @@ package final class Harness: @unchecked Sendable {
 
     /// `dev-broker` with the topics; returns the bootstrap list.
     package func startBroker(topics: [String], partitions: Int = 4, extraArguments: [String] = []) async throws -> String {
+        try await startBrokerProcess(topics: topics, partitions: partitions, extraArguments: extraArguments).bootstrap
+    }
+
+    /// ``startBroker(topics:partitions:extraArguments:)``, also returning its process (to signal it).
+    package func startBrokerProcess(
+        topics: [String],
+        partitions: Int = 4,
+        extraArguments: [String] = []
+    ) async throws -> (process: ChildProcess, bootstrap: String) {
         var arguments = ["dev-broker", "--partitions", String(partitions)] + extraArguments
         for topic in topics { arguments += ["--topic", topic] }
         let broker = try launch("dev-broker", arguments)
         let bootstrap = try await broker.firstStdoutLine(timeout: .seconds(20))
         guard bootstrap.contains(":") else { throw Failure(description: "dev-broker printed \"\(bootstrap)\", not a bootstrap list") }
-        return bootstrap
+        return (broker, bootstrap)
     }
 
     /// `june-stub --port 0` with extra flags; returns its client.

@@ -9,16 +9,6 @@ import Glibc
 // Small helpers for the failure-path scenarios (NoDeadEnds, StuckUser, Shutdown, FlagValidation).
 
 extension Harness {
-    /// `dev-broker` like ``startBroker(topics:partitions:)``, also returning its process (to kill it).
-    func startBrokerProcess(topics: [String], partitions: Int = 4) async throws -> (process: ChildProcess, bootstrap: String) {
-        var arguments = ["dev-broker", "--partitions", String(partitions)]
-        for topic in topics { arguments += ["--topic", topic] }
-        let broker = try launch("dev-broker", arguments)
-        let bootstrap = try await broker.firstStdoutLine(timeout: .seconds(20))
-        guard bootstrap.contains(":") else { throw Failure(description: "dev-broker printed \"\(bootstrap)\", not a bootstrap list") }
-        return (broker, bootstrap)
-    }
-
     /// A file in the test's log directory holding `text` (a write-key file).
     func writeFile(_ name: String, _ text: String) throws -> URL {
         let url = logDirectory.appendingPathComponent(name)
@@ -158,10 +148,20 @@ extension Harness {
     func scenario(
         _ stubArguments: [String] = []
     ) async throws -> (topic: String, dlq: String, group: String, brokers: String, stub: StubClient, kafka: KafkaTestClient) {
+        let s = try await scenarioWithBrokerProcess(stubArguments)
+        return (s.topic, s.dlq, s.group, s.brokers, s.stub, s.kafka)
+    }
+
+    /// ``scenario(_:)``, also returning the dev-broker process, for tests that signal it (SIGSTOP, SIGKILL).
+    func scenarioWithBrokerProcess(
+        _ stubArguments: [String] = []
+    ) async throws -> (
+        topic: String, dlq: String, group: String, broker: ChildProcess, brokers: String, stub: StubClient, kafka: KafkaTestClient
+    ) {
         let topic = uniqueName("events")
         let dlq = topic + ".dlq"
-        let brokers = try await startBroker(topics: [topic, dlq])
+        let (broker, brokers) = try await startBrokerProcess(topics: [topic, dlq])
         let stub = try await startStub(stubArguments)
-        return (topic, dlq, uniqueName("relay"), brokers, stub, KafkaTestClient(bootstrapServers: brokers))
+        return (topic, dlq, uniqueName("relay"), broker, brokers, stub, KafkaTestClient(bootstrapServers: brokers))
     }
 }
