@@ -94,6 +94,15 @@ public final class JuneHTTPClient: JuneSending {
         }
     }
 
+    /// Like `send(batch:)` with the whole exchange ending by `deadline` (at most one request timeout away).
+    public func send(batch: [JuneBatchItem], deadline: ContinuousClock.Instant) async -> SendOutcome {
+        let remaining = min(TimeAmount(deadline - .now), self.timeout)
+        let prefix = self.prefixes.withLock { $0.batch }
+        return await self.execute(path: RequestPrefixes.batchPath, deadline: .now() + remaining) { allocator in
+            Self.serialize(prefix: prefix, batch: batch, allocator: allocator)
+        }
+    }
+
     /// Replaces the write key for every later request (e.g. after the key file was re-read). Requests
     /// already written keep the old key. Thread-safe; validated like the configured key.
     public func updateWriteKey(_ key: String) throws(JuneClientError) {

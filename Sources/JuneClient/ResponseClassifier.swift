@@ -3,8 +3,8 @@ import NIOCore
 
 /// Turns an HTTP status (or a transport error) into a `SendOutcome`. Kept apart from backoff (`RetryPolicy`).
 ///
-/// 2xx → delivered. 408, 429, 5xx, connection errors and timeouts → retryable. 401, 403, 404, 405, 407
-/// and every 3xx → refused (the relay's key, URL or proxy is wrong, not the event). Any other status
+/// 2xx → delivered. 408, 429, 5xx, connection errors and timeouts → retryable. 401, 403, 404, 405, 407,
+/// 410 and every 3xx → refused (the relay's key, URL or proxy is wrong, not the event). Any other status
 /// (400, 413, 422, …) → rejected.
 public enum ResponseClassifier {
     /// How many bytes of a response body go into an outcome message.
@@ -57,11 +57,11 @@ public enum ResponseClassifier {
     }
 
     /// Statuses that say the relay itself is refused: 401 Unauthorized, 403 Forbidden, 404 Not Found,
-    /// 405 Method Not Allowed, 407 Proxy Authentication Required and every 3xx (a redirect is never
-    /// followed: the write key must not be sent to another place).
+    /// 405 Method Not Allowed, 407 Proxy Authentication Required, 410 Gone (a retired endpoint) and every
+    /// 3xx (a redirect is never followed: the write key must not be sent to another place).
     public static func isRefusal(status: Int) -> Bool {
         switch status {
-        case 300..<400, 401, 403, 404, 405, 407: true
+        case 300..<400, 401, 403, 404, 405, 407, 410: true
         default: false
         }
     }

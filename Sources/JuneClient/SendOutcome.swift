@@ -6,8 +6,8 @@ public enum SendOutcome: Sendable, Equatable {
     /// `retryAfter` is the server's `Retry-After`, to be honoured as the minimum wait;
     /// `message` is `"HTTP 503: <first 200 bytes of body>"` or the transport error.
     case retryable(status: Int?, retryAfter: Duration?, message: String)
-    /// June (or something in front of it) refuses the relay, not the event: 401, 403, 404, 405, 407 and
-    /// every 3xx — a wrong, revoked or rotated write key, a wrong URL, a proxy in the way. Nothing is
+    /// June (or something in front of it) refuses the relay, not the event: 401, 403, 404, 405, 407, 410
+    /// and every 3xx — a wrong, revoked or rotated write key, a wrong URL, a proxy in the way. Nothing is
     /// wrong with the event: never dead-letter it; stop and probe until June accepts again.
     /// `message` is `"HTTP 401: <first 200 bytes of body>"`.
     case refused(status: Int, message: String)

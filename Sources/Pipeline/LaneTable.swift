@@ -12,6 +12,9 @@ struct LaneTable: Sendable {
         var isActive = false
         /// Records of this lane taken by the running job (its first `taken` records).
         var taken = 0
+        /// The lane's head was dead-lettered as `retries-exhausted` and no event of it was delivered
+        /// since: its events get one attempt each (see ``quarantine(_:)``).
+        var isQuarantined = false
     }
 
     private var lanes: [LaneKey: Lane] = [:]
@@ -20,6 +23,8 @@ struct LaneTable: Sendable {
     private(set) var queuedRecords = 0
     /// Their bytes (record values plus request bodies).
     private(set) var queuedBytes = 0
+    /// Lanes in quarantine (so the common case, none, costs no lookup).
+    private(set) var quarantinedLanes = 0
 
     var hasReadyLane: Bool { !ready.isEmpty }
 
@@ -127,14 +132,14 @@ struct LaneTable: Sendable {
     }
 
     /// A retry wait is over: the lane becomes ready again (unless it was dropped or moved on meanwhile).
-    mutating func retryDue(_ head: RelayRecord) {
-        guard let position = lanes.index(forKey: head.lane) else { return }
+    mutating func retryDue(_ ticket: RetryTicket) {
+        guard let position = lanes.index(forKey: ticket.lane) else { return }
         let due = Self.modify(&lanes.values[position]) { lane in
-            guard lane.isActive, lane.taken == 0, Self.isHead(head, of: lane) else { return false }
+            guard lane.isActive, lane.taken == 0, Self.isHead(epoch: ticket.epoch, offset: ticket.offset, of: lane) else { return false }
             lane.isActive = false
             return true
         }
-        if due { settle(at: position, key: head.lane) }
+        if due { settle(at: position, key: ticket.lane) }
     }
 
     /// A job's records of this lane are given up without being done (the relay is stopping, or the
@@ -150,12 +155,33 @@ struct LaneTable: Sendable {
         if released { settle(at: position, key: head.lane) }
     }
 
+    /// Quarantines a lane whose head June kept failing for a whole retry budget (dead-lettered as
+    /// `retries-exhausted`): until one of its events is delivered, each gets one attempt, so a user June
+    /// keeps failing drains in minutes, not one event per budget.
+    mutating func quarantine(_ key: LaneKey) {
+        guard let position = lanes.index(forKey: key), !lanes.values[position].isQuarantined else { return }
+        lanes.values[position].isQuarantined = true
+        quarantinedLanes += 1
+    }
+
+    func isQuarantined(_ key: LaneKey) -> Bool {
+        quarantinedLanes > 0 && lanes[key]?.isQuarantined == true
+    }
+
+    /// An event of the lane was delivered: normal budgets resume.
+    mutating func liftQuarantine(_ key: LaneKey) {
+        guard quarantinedLanes > 0, let position = lanes.index(forKey: key), lanes.values[position].isQuarantined else { return }
+        lanes.values[position].isQuarantined = false
+        quarantinedLanes -= 1
+    }
+
     /// Drops every lane of the given partitions (revoke). Running jobs finish on their own; their results
     /// are discarded by the offset tracker's epoch check.
     mutating func drop(partitions: Set<KafkaTopicPartition>) {
         for (key, lane) in lanes where partitions.contains(key.partition) {
             for index in 0..<lane.records.count { queuedBytes -= lane.records[index].byteCost }
             queuedRecords -= lane.records.count
+            if lane.isQuarantined { quarantinedLanes -= 1 }
             lanes[key] = nil
         }
     }
@@ -166,12 +192,14 @@ struct LaneTable: Sendable {
         ready.removeAll()
         queuedRecords = 0
         queuedBytes = 0
+        quarantinedLanes = 0
     }
 
     /// After a lane changed in place: an empty lane is removed, an inactive one with records is ready.
     private mutating func settle(at position: Dictionary<LaneKey, Lane>.Index, key: LaneKey) {
         let lane = lanes.values[position]
         if lane.records.isEmpty {
+            if lane.isQuarantined { quarantinedLanes -= 1 }
             lanes.remove(at: position)
         } else if !lane.isActive {
             ready.append(key)
@@ -181,7 +209,11 @@ struct LaneTable: Sendable {
     /// Whether `record` is the lane's head: a result from before a revoke and re-assign must not move the
     /// new lane of the same key.
     private static func isHead(_ record: RelayRecord, of lane: Lane) -> Bool {
+        isHead(epoch: record.epoch, offset: record.offset, of: lane)
+    }
+
+    private static func isHead(epoch: UInt64, offset: Int64, of lane: Lane) -> Bool {
         guard let head = lane.records.first else { return false }
-        return head.epoch == record.epoch && head.offset == record.offset
+        return head.epoch == epoch && head.offset == offset
     }
 }

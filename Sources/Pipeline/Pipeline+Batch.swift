@@ -18,24 +18,28 @@ extension Pipeline {
             if case .failure = run[0].request { return .invalid(run[0]) }
             return .deliver(run[0])
         }
+        if head.sendAlone {
+            guard let run = state.lanes.takeRun(maxRecords: 1) else { return nil }
+            return .batch(run, deadline: .now + configuration.requestTimeout)
+        }
         var batch: [RelayRecord] = []
         var bytes = JuneBatchBody.envelopeSize
         topUp(&batch, bytes: &bytes, state: &state)
-        return batch.isEmpty ? nil : .batch(batch)
+        return batch.isEmpty ? nil : .batch(batch, deadline: .now + configuration.requestTimeout)
     }
 
     /// Adds runs of ready lanes to `batch` while they fit (under the state lock).
     func topUp(_ batch: inout [RelayRecord], bytes: inout Int, state: inout PipelineState) {
         let maxEvents = configuration.batchMaxEvents
         let maxBytes = configuration.batchMaxBytes
-        while batch.count < maxEvents, let next = state.lanes.peekReady(), isBatchable(next) {
+        while batch.count < maxEvents, let next = state.lanes.peekReady(), isBatchable(next), !next.sendAlone {
             guard bytes + next.batchItemSize + (batch.isEmpty ? 0 : 1) <= maxBytes else { break }
             var runBytes = bytes + next.batchItemSize + (batch.isEmpty ? 0 : 1)
             guard
                 let run = state.lanes.takeRun(
                     maxRecords: maxEvents - batch.count,
                     admits: { record, _ in
-                        guard self.isBatchable(record), runBytes + record.batchItemSize + 1 <= maxBytes else { return false }
+                        guard self.isBatchable(record), !record.sendAlone, runBytes + record.batchItemSize + 1 <= maxBytes else { return false }
                         runBytes += record.batchItemSize + 1
                         return true
                     }
@@ -51,11 +55,13 @@ extension Pipeline {
     }
 
     /// Sends a batch job and returns the records it ended with (a batch that is not full waits
-    /// `batchLinger` for more ready lanes first, and takes them into the job).
-    func deliverBatch(_ taken: [RelayRecord]) async -> [RelayRecord] {
+    /// `batchLinger` for more ready lanes first, and takes them into the job). The whole job, linger and
+    /// every split half, ends by `deadline`.
+    func deliverBatch(_ taken: [RelayRecord], deadline: ContinuousClock.Instant) async -> [RelayRecord] {
         var records = taken
-        if records.count < configuration.batchMaxEvents, (configuration.batchLinger > .zero) {
-            try? await Task.sleep(for: configuration.batchLinger)
+        if configuration.batchLinger > .zero, records.count < configuration.batchMaxEvents {
+            let linger: Duration = min(configuration.batchLinger, max(Duration.zero, deadline - ContinuousClock.now))
+            try? await Task.sleep(for: linger)
             state.withLock { state in
                 guard state.mode == .running else { return }
                 var bytes = JuneBatchBody.envelopeSize + records.reduce(0) { $0 + $1.batchItemSize + 1 } - 1
@@ -64,7 +70,7 @@ extension Pipeline {
                 state.addToJob(records[before...])
             }
         }
-        let (left, retryAfter) = await send(records)
+        let (left, retryAfter) = await send(records, deadline: deadline)
         let now = ContinuousClock.now
         // Left records go back to their lanes as runs (consecutive records of one lane).
         var index = 0
@@ -77,15 +83,53 @@ extension Pipeline {
         return records
     }
 
-    /// Posts `records` as one batch and handles the answer. A rejected batch is split in halves, sent one
-    /// after the other (so a lane whose run straddles the halves keeps its order), down to single events:
-    /// only the events June rejects are dead-lettered. Returns the records to retry later (after a
-    /// retryable answer or a refusal), in order, with the `Retry-After` June gave. The halves of a split
-    /// are not new attempts of their events (`june-relay.error.attempts` counts sends, not splits).
-    private func send(_ batch: [RelayRecord], isSplit: Bool = false) async -> (left: [RelayRecord], retryAfter: Duration?) {
-        var records = batch
+    /// What may be sent of `batch` now: records of partitions this member no longer owns (revoked,
+    /// re-assigned) or of a stopping relay are dropped, neither sent nor dead-lettered (the next owner
+    /// sends them). Split halves are held back (returned as `held`, to retry) once the job's deadline
+    /// passed or June became unavailable (a refusal, a rejection storm); so is a first request whose
+    /// deadline passed before it could be written.
+    private func fence(
+        _ batch: [RelayRecord],
+        isSplit: Bool,
+        deadline: ContinuousClock.Instant,
+        at now: ContinuousClock.Instant
+    ) -> (send: [RelayRecord], held: [RelayRecord], unavailable: Duration) {
+        let (owned, hold, unavailable) = state.withLock { state in
+            let owned = state.isStopping ? [] : batch.filter { state.tracker.epoch(of: $0.partition) == $0.epoch && state.assigned.contains($0.partition) }
+            let hold = now >= deadline || (isSplit && state.mode.isJuneUnavailable)
+            return (owned, hold, state.unavailableTime(at: now))
+        }
+        if owned.count < batch.count {
+            abandon(batch.filter { record in !owned.contains { $0.offset == record.offset && $0.partition == record.partition } })
+        }
+        guard !hold else { return ([], isSplit ? Self.alone(owned) : owned, unavailable) }
+        return (owned, [], unavailable)
+    }
+
+    /// The records, each to be sent in a batch of its own from now on.
+    private static func alone(_ records: [RelayRecord]) -> [RelayRecord] {
+        records.map { record in
+            var record = record
+            record.sendAlone = true
+            record.continuesSplit = true
+            return record
+        }
+    }
+
+    /// Posts `batch` as one request (by the job's `deadline`) and handles the answer. A rejected batch is
+    /// split in halves, sent one after the other (so a lane whose run straddles the halves keeps its
+    /// order), down to single events: only the events June rejects are dead-lettered. Returns the records
+    /// to retry later (after a retryable answer, a refusal, or a fence), in order, with the `Retry-After`
+    /// June gave. The halves of a split are not new attempts of their events (`june-relay.error.attempts`
+    /// counts sends, not splits).
+    private func send(
+        _ batch: [RelayRecord],
+        isSplit: Bool = false,
+        deadline: ContinuousClock.Instant
+    ) async -> (left: [RelayRecord], retryAfter: Duration?) {
         let started = ContinuousClock.now
-        let unavailable = state.withLock { $0.unavailableTime(at: started) }
+        var (records, held, unavailable) = fence(batch, isSplit: isSplit, deadline: deadline, at: started)
+        guard !records.isEmpty else { return (held, nil) }
         var items: [JuneBatchItem] = []
         items.reserveCapacity(records.count)
         for index in records.indices {
@@ -93,40 +137,48 @@ extension Pipeline {
                 records[index].firstAttempt = started
                 records[index].unavailableTimeAtFirstAttempt = unavailable
             }
-            if !isSplit { records[index].attempts += 1 }
+            if !isSplit, !records[index].continuesSplit { records[index].attempts += 1 }
+            records[index].continuesSplit = false
             if let item = records[index].payload.batchItem { items.append(item) }
         }
-        let outcome = await sender.send(batch: items)
+        let outcome = await sender.send(batch: items, deadline: deadline)
         let now = ContinuousClock.now
         metrics.recordBatchRequest(outcome: PipelineMetrics.Outcome(outcome), duration: now - started, events: records.count)
         switch outcome {
         case .delivered:
             for item in items { metrics.recordDelivered(item.request.type) }
-            noteTransition(state.withLock { $0.recordAccepted(at: now) })
-            finish(records)
+            noteTransition(state.withLock { state in
+                markDelivered(records, in: &state)
+                return state.recordAccepted(at: now)
+            })
             return ([], nil)
         case .rejected(let status, let message):
-            noteTransition(state.withLock { $0.recordAnswered(at: now) })
             guard records.count > 1 else {
-                logger.warning("June rejected an event", metadata: records[0].logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
-                await deadLetterAndFinish(records[0], reason: .rejected, message: message, httpStatus: status)
-                return ([], nil)
+                if await deadLetterRejected(&records[0], status: status, message: message, firstAttempt: false, at: now) { return ([], nil) }
+                return (records, nil)
             }
+            noteTransition(state.withLock { $0.recordAnswered(at: now) })
+            // Halves that could not be answered within the job's deadline (another request as long as
+            // this one) go back at once, each alone: the job ends in time and the search goes on in parallel.
+            guard now + (now - started) < deadline else { return (Self.alone(records), nil) }
             let middle = records.count / 2
-            let first = await send(Array(records[..<middle]), isSplit: true)
+            let first = await send(Array(records[..<middle]), isSplit: true, deadline: deadline)
             guard first.left.isEmpty else { return (first.left + records[middle...], first.retryAfter) }
-            return await send(Array(records[middle...]), isSplit: true)
+            return await send(Array(records[middle...]), isSplit: true, deadline: deadline)
         case .refused(let status, let message):
             noteTransition(state.withLock { $0.recordRefused(status: status, at: now) }, message: message)
             return (records, nil)
         case .retryable(let status, let retryAfter, let message):
-            noteTransition(state.withLock { $0.recordRetryableFailure(at: now) }, message: message)
+            let (transition, givingUp) = state.withLock { state in
+                (state.recordRetryableFailure(at: now), records.map { self.givesUp($0, at: now, in: state) })
+            }
+            noteTransition(transition, message: message)
             var left: [RelayRecord] = []
-            for record in records {
-                // A record whose budget is used up (while June accepts others) is dead-lettered; the rest
-                // of its lane goes on after it, so the lane's order is kept.
-                if !left.contains(where: { $0.lane == record.lane }), isBudgetExhausted(record, at: now) {
-                    await deadLetterAndFinish(record, reason: .retriesExhausted, message: message, httpStatus: status)
+            for (record, givesUp) in zip(records, givingUp) {
+                // A record given up on is dead-lettered; the rest of its lane goes on after it, so the
+                // lane's order is kept.
+                if givesUp, !left.contains(where: { $0.lane == record.lane }) {
+                    await deadLetterExhausted(record, message: message, httpStatus: status)
                 } else {
                     left.append(record)
                 }

@@ -6,10 +6,18 @@ import Logging
 // MARK: - Pipeline + dead letters
 
 extension Pipeline {
+    /// Whether the record's partition is still assigned to this member under the record's epoch.
+    func isOwned(_ record: RelayRecord) -> Bool {
+        state.withLock { state in
+            state.assigned.contains(record.partition) && state.tracker.epoch(of: record.partition) == record.epoch
+        }
+    }
+
     /// Dead-letters the record; only an acknowledged write makes its offset done.
+    /// A record dead-lettered as `retries-exhausted` quarantines its lane.
     func deadLetterAndFinish(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async {
         if await deadLetter(record, reason: reason, message: message, httpStatus: httpStatus) {
-            finish([record])
+            finish([record], quarantine: reason == .retriesExhausted)
         } else {
             abandon([record])
         }
@@ -19,11 +27,13 @@ extension Pipeline {
     /// until it is acknowledged: the source offset is never done before that. A record the topic can
     /// never take (over a size limit, invalid) is written without its value, then without key and
     /// original headers; a fatal producer is replaced. Gives up only when the partition was revoked (the
-    /// new owner handles the record) or at shutdown.
+    /// new owner handles the record) or at shutdown. A record of a partition this member no longer owns
+    /// is never dead-lettered (a job that outlived a revoke's drain): the new owner decides.
     func deadLetter(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async -> Bool {
         var content = DeadLetterRecord.Content.full
         var failures = 0
         while true {
+            guard isOwned(record) else { return false }
             let deadLetter = DeadLetterRecord.make(
                 for: record.message,
                 topic: configuration.deadLetterTopic,
@@ -64,11 +74,7 @@ extension Pipeline {
                         return false
                     }
                 }
-                let stale = state.withLock { state in
-                    state.isStopping || !state.assigned.contains(record.partition)
-                        || state.tracker.epoch(of: record.partition) != record.epoch
-                }
-                if stale { return false }
+                if state.withLock({ $0.isStopping }) { return false }
                 do {
                     try await Task.sleep(for: .milliseconds(min(30_000, 250 << min(failures, 7))))
                 } catch {

@@ -20,11 +20,15 @@ extension Pipeline {
             )
         case .refusalBegan(let status):
             metrics.outage.record(0)
-            metrics.recordRefusal(status: status)
+            metrics.recordRefusal(label: String(status))
             logRefusal(status: status, message: message)
+        case .rejectingAllBegan(let status):
+            metrics.outage.record(0)
+            metrics.recordRefusal(label: PipelineMode.rejectingAllLabel)
+            logRefusal(status: status, rejectingAll: true, message: message)
         case .recovered(let duration, let wasRefused):
             metrics.outage.record(0)
-            metrics.recordRefusal(status: nil)
+            metrics.recordRefusal(label: nil)
             logger.info(
                 wasRefused ? "June accepts the relay again: resuming" : "June answers again: resuming",
                 metadata: [PipelineLoggingKeys.duration: "\(duration)"]
@@ -33,22 +37,29 @@ extension Pipeline {
         }
     }
 
-    func logRefusal(status: Int, message: String?) {
+    func logRefusal(status: Int, rejectingAll: Bool = false, message: String?) {
         logger.error(
-            "June refuses the relay: consumption paused, nothing is dead-lettered; probing until June accepts",
+            rejectingAll
+                ? "June rejects every event of many users: consumption paused, nothing more is dead-lettered; probing with a real event until June accepts one"
+                : "June refuses the relay: consumption paused, nothing is dead-lettered; probing until June accepts",
             metadata: [
                 PipelineLoggingKeys.statusCode: "\(status)",
-                PipelineLoggingKeys.hint: "\(Self.refusalHint(status))",
+                PipelineLoggingKeys.hint: "\(Self.refusalHint(status, rejectingAll: rejectingAll))",
                 PipelineLoggingKeys.errorReason: "\(message ?? "")",
             ]
         )
     }
 
     /// What a refusal status usually means, for the operator reading the log.
-    static func refusalHint(_ status: Int) -> String {
-        switch status {
+    static func refusalHint(_ status: Int, rejectingAll: Bool = false) -> String {
+        if rejectingAll {
+            return "June rejected \(JuneHealth.stormRejections) events of \(JuneHealth.stormUsers) or more users in a row and accepted none: "
+                + "its API or the --june-url changed, not the events"
+        }
+        return switch status {
         case 401, 403: "the write key is wrong, revoked or rotated: fix JUNE_WRITE_KEY or the --write-key-file secret"
         case 404, 405: "the June URL is wrong (--june-url): nothing answers the tracking API there"
+        case 410: "the June endpoint is gone (retired): check --june-url and --delivery"
         case 407: "an egress proxy requires authentication: check HTTPS_PROXY credentials"
         case 300..<400: "June's URL redirects: a proxy or a wrong --june-url is in the way"
         default: "June does not accept the relay's requests"
@@ -76,9 +87,9 @@ extension Pipeline {
                 lastRefusalLog = nil
                 continue
             }
-            if case .refused(_, let status) = mode {
+            if case .refused(_, let status, let rejectingAll) = mode {
                 if let last = lastRefusalLog, now - last >= .seconds(60) {
-                    logRefusal(status: status, message: nil)
+                    logRefusal(status: status, rejectingAll: rejectingAll, message: nil)
                     lastRefusalLog = now
                 } else if lastRefusalLog == nil {
                     lastRefusalLog = now  // logged when the refusal began
@@ -86,7 +97,12 @@ extension Pipeline {
             }
             if nextProbe == nil { nextProbe = now + interval }
             guard let due = nextProbe, now >= due else { continue }
-            await probe()
+            if mode.isRejectingAll {
+                // Only an accepted real event ends a rejection storm; nothing ready: try at the next tick.
+                guard await probeWithEvent() else { continue }
+            } else {
+                await probe()
+            }
             interval = min(interval * 2, configuration.probeIntervalMax)
             nextProbe = .now + interval
         }
@@ -117,6 +133,31 @@ extension Pipeline {
         }
     }
 
+    /// A probe while June rejects every event: one real event (the head of a ready lane), sent as an
+    /// ordinary job outside the in-flight limit (which is 0 meanwhile). Delivered, it ends the storm;
+    /// rejected, it is held back, not dead-lettered. Returns false when no lane was ready.
+    func probeWithEvent() async -> Bool {
+        let job: PipelineJob? = state.withLock { state in
+            guard state.mode.isRejectingAll, let run = state.lanes.takeRun(maxRecords: 1) else { return nil }
+            let record = run[0]
+            let job: PipelineJob
+            if case .failure = record.request {
+                job = .invalid(record)
+            } else if configuration.delivery == .batch, isBatchable(record) {
+                job = .batch(run, deadline: ContinuousClock.now + configuration.requestTimeout)
+            } else {
+                job = .deliver(record)
+            }
+            state.startJob(job.records)
+            return job
+        }
+        guard let job else { return false }
+        metrics.probes.increment()
+        let records = await run(job)
+        state.withLock { $0.endJob(records) }
+        return true
+    }
+
     /// The per-event probe: `POST /api/track` with `{}`. June answers it 400 (fields missing) when it is
     /// up and takes the key, 401 when it refuses the key, 5xx when it is down.
     static let probeRequest = JuneRequest(type: .track, body: Array("{}".utf8), orderingKey: nil)
@@ -131,6 +172,8 @@ extension Pipeline {
         /// When the outage or refusal began, in seconds before now.
         public var unavailableFor: Double?
         public var refusedStatus: Int?
+        /// Why June is considered to refuse the relay: `HTTP <status>`, or `rejecting-all`.
+        public var refusedReason: String?
         public var assignedPartitions: Int
         public var inFlight: Int
         public var buffered: Int
@@ -145,11 +188,16 @@ extension Pipeline {
         let now = ContinuousClock.now
         return state.withLock { state in
             var refusedStatus: Int?
-            if case .refused(_, let status) = state.mode { refusedStatus = status }
+            var refusedReason: String?
+            if case .refused(_, let status, let rejectingAll) = state.mode {
+                refusedStatus = status
+                refusedReason = rejectingAll ? PipelineMode.rejectingAllLabel : "HTTP \(status)"
+            }
             return Snapshot(
                 mode: state.mode.name,
                 unavailableFor: state.mode.unavailableSince.map { (now - $0).timeInterval },
                 refusedStatus: refusedStatus,
+                refusedReason: refusedReason,
                 assignedPartitions: state.assigned.count,
                 inFlight: state.inFlight,
                 buffered: state.tracker.totalUnfinished,
@@ -192,9 +240,10 @@ extension Pipeline {
             "\"delivery\":\"\(configuration.delivery.rawValue)\"",
         ]
         if let since = snapshot.unavailableFor { fields.append("\"unavailableForSeconds\":\(String(format: "%.1f", since))") }
-        if let status = snapshot.refusedStatus {
+        if let status = snapshot.refusedStatus, let reason = snapshot.refusedReason {
             fields.append("\"refusedStatus\":\(status)")
-            fields.append("\"refusedHint\":\"\(Self.refusalHint(status))\"")
+            fields.append("\"refusedReason\":\"\(reason)\"")
+            fields.append("\"refusedHint\":\"\(Self.refusalHint(status, rejectingAll: reason == PipelineMode.rejectingAllLabel))\"")
         }
         if let reason = unhealthyReason { fields.append("\"unhealthy\":\"\(reason)\"") }
         return "{" + fields.joined(separator: ",") + "}\n"

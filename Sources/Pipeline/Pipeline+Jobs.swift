@@ -57,21 +57,21 @@ extension Pipeline {
                     return takeJob(&state, preferring: lane)
                 }
             }
-        case .retry(let head, let delay):
+        case .retry(let ticket, let delay):
             do {
                 try await Task.sleep(for: delay)
             } catch {
                 return  // cancelled: the pipeline is shutting down
             }
             startWorkers(state.withLock { state in
-                state.lanes.retryDue(head)
+                state.lanes.retryDue(ticket)
                 return takeJobs(&state)
             })
         }
     }
 
     /// Runs a job; returns the records it ended with (a batch may take more while it lingers).
-    private func run(_ job: PipelineJob) async -> [RelayRecord] {
+    func run(_ job: PipelineJob) async -> [RelayRecord] {
         switch job {
         case .invalid(let record):
             if case .failure(let error) = record.request {
@@ -82,8 +82,8 @@ extension Pipeline {
         case .deliver(let record):
             if case .success(let request) = record.request { await deliver(record, request: request) }
             return [record]
-        case .batch(let records):
-            return await deliverBatch(records)
+        case .batch(let records, let deadline):
+            return await deliverBatch(records, deadline: deadline)
         }
     }
 
@@ -105,13 +105,13 @@ extension Pipeline {
         case .delivered:
             metrics.recordDelivered(request.type)
             noteTransition(state.withLock { state in
-                markDone([record], in: &state)
+                markDelivered([record], in: &state)
                 return state.recordAccepted(at: now)
             })
         case .rejected(let status, let message):
-            noteTransition(state.withLock { $0.recordAnswered(at: now) })
-            logger.warning("June rejected an event", metadata: record.logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
-            await deadLetterAndFinish(record, reason: .rejected, message: message, httpStatus: status)
+            if await !deadLetterRejected(&record, status: status, message: message, firstAttempt: firstAttempt, at: now) {
+                retryLater([record], retryAfter: nil, at: now)
+            }
         case .refused(let status, let message):
             noteTransition(state.withLock { state in
                 if firstAttempt { record.unavailableTimeAtFirstAttempt = state.unavailableTime(at: now) }
@@ -119,31 +119,74 @@ extension Pipeline {
             }, message: message)
             retryLater([record], retryAfter: nil, at: now)
         case .retryable(let status, let retryAfter, let message):
-            noteTransition(state.withLock { state in
+            // A failure of a record given up on is the record's, not June's: it does not count toward an outage.
+            let (transition, givesUp): (PipelineState.Transition?, Bool) = state.withLock { state in
                 if firstAttempt { record.unavailableTimeAtFirstAttempt = state.unavailableTime(at: now) }
-                return state.recordRetryableFailure(at: now)
-            }, message: message)
-            if isBudgetExhausted(record, at: now) {
-                logger.warning("Retry budget exhausted", metadata: record.logMetadata([PipelineLoggingKeys.retryAttempt: "\(record.attempts)"]))
-                await deadLetterAndFinish(record, reason: .retriesExhausted, message: message, httpStatus: status)
-                return
+                if self.givesUp(record, at: now, in: state) { return (nil, true) }
+                return (state.recordRetryableFailure(at: now), false)
             }
-            retryLater([record], retryAfter: retryAfter, at: now)
+            noteTransition(transition, message: message)
+            if givesUp {
+                await deadLetterExhausted(record, message: message, httpStatus: status)
+            } else {
+                retryLater([record], retryAfter: retryAfter, at: now)
+            }
         }
     }
 
-    /// Whether a failing record's retry budget is used up and it should be dead-lettered: its retrying
-    /// time (without June-unavailable time) reached the budget, June is not unavailable, and June answered
-    /// since this record's first attempt (accepted or rejected another event, or answered a probe: June is
-    /// up, so the record is the problem). Else June is down for everyone and the record keeps retrying.
-    func isBudgetExhausted(_ record: RelayRecord, at now: ContinuousClock.Instant) -> Bool {
-        guard let firstAttempt = record.firstAttempt else { return false }
-        return state.withLock { state in
-            guard state.mode == .running, let answered = state.lastAnsweredAt, answered > firstAttempt else { return false }
-            let used = (now - firstAttempt) - (state.unavailableTime(at: now) - record.unavailableTimeAtFirstAttempt)
-            return configuration.retryPolicy.isExhausted(elapsed: used)
+    /// A rejected record (single, or the last of a split batch): dead-lettered as `rejected`, unless June
+    /// is rejecting everything (a rejection storm, which this rejection may complete): then it is held
+    /// back like at a refusal and nothing is dead-lettered. Returns false when the caller must retry it.
+    func deadLetterRejected(
+        _ record: inout RelayRecord,
+        status: Int,
+        message: String,
+        firstAttempt: Bool,
+        at now: ContinuousClock.Instant
+    ) async -> Bool {
+        let lane = record.lane
+        let (transition, deadLetter, unavailable) = state.withLock { state in
+            let (transition, deadLetter) = state.recordRejected(lane: lane, status: status, at: now)
+            return (transition, deadLetter, state.unavailableTime(at: now))
         }
+        noteTransition(transition, message: message)
+        guard deadLetter else {
+            if firstAttempt { record.unavailableTimeAtFirstAttempt = unavailable }
+            return false
+        }
+        logger.warning("June rejected an event", metadata: record.logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
+        await deadLetterAndFinish(record, reason: .rejected, message: message, httpStatus: status)
+        return true
     }
+
+    /// Dead-letters a record June kept failing as `retries-exhausted`, and quarantines its lane.
+    func deadLetterExhausted(_ record: RelayRecord, message: String, httpStatus: Int?) async {
+        logger.warning("Retry budget exhausted", metadata: record.logMetadata([PipelineLoggingKeys.retryAttempt: "\(record.attempts)"]))
+        await deadLetterAndFinish(record, reason: .retriesExhausted, message: message, httpStatus: httpStatus)
+    }
+
+    /// Whether a record that failed retryably is to be dead-lettered as `retries-exhausted` now (called
+    /// under the state lock). Only while June is running and has accepted other real events (2xx; a
+    /// probe's answer never counts), so the record is the problem: either its retrying time (without
+    /// June-unavailable time) reached the budget, with an acceptance since its first attempt, or its
+    /// lane is quarantined (an earlier head exhausted its budget) and June accepted an event within
+    /// ``quarantineEvidence``: then one attempt is all it gets. Else June is down for everyone and the
+    /// record keeps retrying.
+    func givesUp(_ record: RelayRecord, at now: ContinuousClock.Instant, in state: PipelineState) -> Bool {
+        guard state.mode == .running, let firstAttempt = record.firstAttempt,
+            let budget = configuration.retryPolicy.budget, budget > .zero
+        else { return false }
+        if state.lanes.isQuarantined(record.lane) {
+            return state.health.acceptedAfter(now - max(budget, Self.quarantineEvidence))
+        }
+        guard state.health.acceptedAfter(firstAttempt) else { return false }
+        let used = (now - firstAttempt) - (state.unavailableTime(at: now) - record.unavailableTimeAtFirstAttempt)
+        return configuration.retryPolicy.isExhausted(elapsed: used)
+    }
+
+    /// A quarantined lane's event that fails is dead-lettered at once when June accepted a real event
+    /// within this long (or the retry budget, if longer).
+    static let quarantineEvidence: Duration = .seconds(60)
 
     /// How much of the record's retry budget is left (nil: no budget).
     private func remainingBudget(_ record: RelayRecord, at now: ContinuousClock.Instant) -> Duration? {
@@ -170,13 +213,25 @@ extension Pipeline {
             metadata: head.logMetadata([PipelineLoggingKeys.retryAttempt: "\(head.attempts)", PipelineLoggingKeys.retryDelay: "\(delay)"])
         )
         state.withLock { $0.lanes.deferRetry(records) }
-        tasks.start(.retry(head, after: delay))
+        tasks.start(.retry(RetryTicket(head), after: delay))
     }
 
     /// Marks records done (offset tracker) and advances their lanes. Stale results (the partition was
-    /// revoked meanwhile) change nothing.
-    func finish(_ records: [RelayRecord]) {
-        state.withLock { markDone(records, in: &$0) }
+    /// revoked meanwhile) change nothing. `quarantine`: the records were dead-lettered as
+    /// `retries-exhausted`, so their lanes are quarantined (see ``LaneTable/quarantine(_:)``).
+    func finish(_ records: [RelayRecord], quarantine: Bool = false) {
+        state.withLock { state in
+            if quarantine { for record in records { state.lanes.quarantine(record.lane) } }
+            markDone(records, in: &state)
+        }
+    }
+
+    /// ``markDone(_:in:)`` for records June accepted: their lanes leave quarantine.
+    func markDelivered(_ records: [RelayRecord], in state: inout PipelineState) {
+        if state.lanes.quarantinedLanes > 0 {
+            for record in records { state.lanes.liftQuarantine(record.lane) }
+        }
+        markDone(records, in: &state)
     }
 
     /// ``finish(_:)`` under a lock the caller holds.

@@ -17,6 +17,9 @@ public struct PipelineConfiguration: Sendable {
     public var maxInFlight = 256
     /// How long a revoke or a shutdown waits for in-flight requests before committing. Default: 10 s.
     public var drainTimeout: Duration = .seconds(10)
+    /// The deadline of one June request (the client's `requestTimeout`): a job of several requests (a
+    /// batch's linger and split halves) ends within it from when it was taken. Default: 10 s.
+    public var requestTimeout: Duration = .seconds(10)
     /// How often moved offsets are committed. Default: 1 s.
     public var commitInterval: Duration = .seconds(1)
     /// Unfinished records per partition before that partition is paused. Default: 5,000.

@@ -66,8 +66,8 @@ public final class PipelineMetrics: Sendable {
     let producerReplacements = Counter(label: "relay_producer_replacements_total")
     let batchEvents = Recorder(label: "relay_june_batch_events")
     /// The refusal statuses June answers with; others (other 3xx) get their gauge when first seen.
-    static let commonRefusalStatuses = [301, 302, 307, 308, 401, 403, 404, 405, 407]
-    private let refused = Mutex<[Int: Gauge]>([:])
+    static let commonRefusalStatuses = [301, 302, 307, 308, 401, 403, 404, 405, 407, 410]
+    private let refused = Mutex<[String: Gauge]>([:])
     /// Process-wide totals readable in-process (demo progress, summaries), beside the exported metrics.
     private let deliveredTotal = Atomic<Int>(0)
     private let deadLetteredTotal = Atomic<Int>(0)
@@ -109,24 +109,25 @@ public final class PipelineMetrics: Sendable {
             )
         }
         self.batchDurations = batchDurations
-        for status in Self.commonRefusalStatuses { refusedGauge(status).record(0) }
+        for label in Self.commonRefusalStatuses.map(String.init) + [PipelineMode.rejectingAllLabel] { refusedGauge(label).record(0) }
         outage.record(0)
     }
 
-    private func refusedGauge(_ status: Int) -> Gauge {
+    private func refusedGauge(_ label: String) -> Gauge {
         refused.withLock { gauges in
-            if let gauge = gauges[status] { return gauge }
-            let gauge = Gauge(label: "relay_june_refused", dimensions: [("status", String(status))])
-            gauges[status] = gauge
+            if let gauge = gauges[label] { return gauge }
+            let gauge = Gauge(label: "relay_june_refused", dimensions: [("status", label)])
+            gauges[label] = gauge
             return gauge
         }
     }
 
-    /// Sets `relay_june_refused{status}` to 1 for `status` (nil: none) and 0 for every other status.
-    func recordRefusal(status: Int?) {
-        if let status { _ = refusedGauge(status) }
+    /// Sets `relay_june_refused{status}` to 1 for `label` (an HTTP status, or `rejecting-all`; nil:
+    /// none) and 0 for every other one.
+    func recordRefusal(label: String?) {
+        if let label { _ = refusedGauge(label) }
         let gauges = refused.withLock { $0 }
-        for (code, gauge) in gauges { gauge.record(code == status ? 1 : 0) }
+        for (other, gauge) in gauges { gauge.record(other == label ? 1 : 0) }
     }
 
     func recordSkipped(_ partition: KafkaTopicPartition, count: Int) {

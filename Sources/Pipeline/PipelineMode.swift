@@ -5,9 +5,10 @@ enum PipelineMode: Sendable, Equatable {
     case running
     /// June fails broadly (timeouts, 5xx): consumption paused, June probed on a timer.
     case outage(since: ContinuousClock.Instant)
-    /// June refuses the relay (401, 403, 404, 405, 407, 3xx: key, URL or proxy): consumption paused,
-    /// nothing dead-lettered, June probed on a timer.
-    case refused(since: ContinuousClock.Instant, status: Int)
+    /// June refuses the relay (401, 403, 404, 405, 407, 410, 3xx: key, URL or proxy), or rejects every
+    /// real event of many users in a row (`rejectingAll`; `status` is the last rejection's): consumption
+    /// paused, nothing dead-lettered, June probed on a timer (with a real event while rejecting all).
+    case refused(since: ContinuousClock.Instant, status: Int, rejectingAll: Bool = false)
     /// Shutting down: no new work; in-flight work finishes within the drain timeout.
     case draining
     /// Shut down.
@@ -29,10 +30,24 @@ enum PipelineMode: Sendable, Equatable {
     /// When the outage or refusal began.
     var unavailableSince: ContinuousClock.Instant? {
         switch self {
-        case .outage(let since), .refused(let since, _): since
+        case .outage(let since), .refused(let since, _, _): since
         case .running, .draining, .stopped: nil
         }
     }
+
+    /// True while June rejects every real event (a rejection storm): probes carry a real event.
+    var isRejectingAll: Bool {
+        if case .refused(_, _, true) = self { return true }
+        return false
+    }
+
+    /// The `relay_june_refused{status}` label of a refusal: the HTTP status, or `rejecting-all`.
+    var refusalLabel: String? {
+        guard case .refused(_, let status, let rejectingAll) = self else { return nil }
+        return rejectingAll ? Self.rejectingAllLabel : String(status)
+    }
+
+    static let rejectingAllLabel = "rejecting-all"
 
     var name: String {
         switch self {

@@ -8,8 +8,8 @@ struct PipelineState: Sendable {
     var tracker = OffsetTracker()
     var lanes = LaneTable()
     let maxInFlight: Int
-    /// Consecutive retryable failures (no answer from June in between) that make an outage.
-    let outageThreshold: Int
+    /// June's health as its answers show it (outages, acceptances, rejection storms).
+    private(set) var health: JuneHealth
     private(set) var mode: PipelineMode = .running
     var assigned: Set<KafkaTopicPartition> = []
     /// Partitions this member paused (back-pressure, outage); cleared on assign and revoke.
@@ -22,13 +22,6 @@ struct PipelineState: Sendable {
     private var activeRecords: [KafkaTopicPartition: Int] = [:]
     private var drainWaiters: [DrainWaiter] = []
     private var nextEpoch: UInt64 = 1
-    /// Retryable failures since June last answered, and when the first of them happened.
-    private(set) var consecutiveFailures = 0
-    private var failingSince: ContinuousClock.Instant?
-    /// When June last answered anything but a retryable failure or a refusal (an acceptance, a rejection
-    /// of one event, an answered probe): the proof that June is up, which a retry budget needs before it
-    /// may end in `retries-exhausted`.
-    private(set) var lastAnsweredAt: ContinuousClock.Instant?
     /// Total time June was unavailable (outage or refusal) before the current episode.
     private var unavailableTotal: Duration = .zero
     /// Periodic commits wait while the group rebalances: a commit with an outdated generation makes
@@ -47,12 +40,9 @@ struct PipelineState: Sendable {
     /// Periodic commits wait this long after a rebalance callback, and after a commit that met a rebalance.
     static let rebalanceQuietPeriod: Duration = .seconds(10)
 
-    /// Failures with no answer from June for this long are an outage, however few.
-    static let outageWindow: Duration = .seconds(5)
-
     init(maxInFlight: Int, outageThreshold: Int = 10) {
         self.maxInFlight = maxInFlight
-        self.outageThreshold = max(1, outageThreshold)
+        self.health = JuneHealth(outageThreshold: outageThreshold)
     }
 
     var inFlightLimit: Int { mode.inFlightLimit(maxInFlight: maxInFlight) }
@@ -237,6 +227,8 @@ struct PipelineState: Sendable {
     enum Transition: Equatable {
         case outageBegan
         case refusalBegan(status: Int)
+        /// June rejects every real event (a rejection storm): treated as a refusal.
+        case rejectingAllBegan(status: Int)
         /// June accepts again after an outage or a refusal of this long.
         case recovered(after: Duration, wasRefused: Bool)
     }
@@ -247,17 +239,33 @@ struct PipelineState: Sendable {
         return unavailableTotal + (now - since)
     }
 
-    /// June accepted an event (2xx).
+    /// June accepted a real event (2xx).
     mutating func recordAccepted(at now: ContinuousClock.Instant) -> Transition? {
-        recordAnswered(at: now)
+        health.accepted(at: now)
+        return recover(at: now)
     }
 
-    /// June answered with something that is neither a retryable failure nor a refusal (2xx, or a
-    /// rejection of one event): June is up and takes the key.
+    /// June answered a probe, or rejected a whole batch (before it is split), with something that is
+    /// neither a retryable failure nor a refusal: June is up and takes the key. It does not end a
+    /// rejection storm (only an accepted real event does).
     mutating func recordAnswered(at now: ContinuousClock.Instant) -> Transition? {
-        lastAnsweredAt = now
-        consecutiveFailures = 0
-        failingSince = nil
+        guard !mode.isRejectingAll else { return nil }
+        health.answered(at: now)
+        return recover(at: now)
+    }
+
+    /// June rejected a real event of `lane` with `status`. Returns what changed and whether the event
+    /// is to be dead-lettered: not while June rejects everything (a rejection storm, which this
+    /// rejection may complete), when the event is held back and retried like at a refusal.
+    mutating func recordRejected(lane: LaneKey, status: Int, at now: ContinuousClock.Instant) -> (transition: Transition?, deadLetter: Bool) {
+        if mode.isRejectingAll || isStopping { return (nil, !mode.isRejectingAll) }
+        guard health.rejected(lane: lane, at: now) else { return (recover(at: now), true) }
+        mode = .refused(since: mode.unavailableSince ?? now, status: status, rejectingAll: true)
+        return (.rejectingAllBegan(status: status), false)
+    }
+
+    /// Back to running after an outage or a refusal, if there was one.
+    private mutating func recover(at now: ContinuousClock.Instant) -> Transition? {
         guard let since = mode.unavailableSince else { return nil }
         let wasRefused = if case .refused = mode { true } else { false }
         unavailableTotal += now - since
@@ -265,23 +273,17 @@ struct PipelineState: Sendable {
         return .recovered(after: now - since, wasRefused: wasRefused)
     }
 
-    /// A retryable failure (timeout, connection error, 408, 429, 5xx). An outage is `outageThreshold`
-    /// failures in a row with no answer from June in between, or a few failures spanning
-    /// `outageWindow` with no answer: whatever the number of keys involved (one user retrying with
-    /// backoff fails rarely, but June is just as down).
+    /// A retryable failure (timeout, connection error, 408, 429, 5xx): an outage begins when
+    /// ``JuneHealth/retryableFailure(at:)`` says so.
     mutating func recordRetryableFailure(at now: ContinuousClock.Instant) -> Transition? {
-        consecutiveFailures += 1
-        if failingSince == nil { failingSince = now }
-        let slowOutage = consecutiveFailures >= 3 && now - failingSince! >= Self.outageWindow
-        guard mode == .running, consecutiveFailures >= outageThreshold || slowOutage else { return nil }
+        guard health.retryableFailure(at: now), mode == .running else { return nil }
         mode = .outage(since: now)
         return .outageBegan
     }
 
-    /// June refused the relay (401, 403, 404, 405, 407, 3xx).
+    /// June refused the relay (401, 403, 404, 405, 407, 410, 3xx).
     mutating func recordRefused(status: Int, at now: ContinuousClock.Instant) -> Transition? {
-        consecutiveFailures = 0
-        failingSince = nil
+        health.refused()
         switch mode {
         case .running:
             mode = .refused(since: now, status: status)
@@ -290,9 +292,9 @@ struct PipelineState: Sendable {
             // The outage turned into a refusal: one unavailable episode, still counted from its start.
             mode = .refused(since: since, status: status)
             return .refusalBegan(status: status)
-        case .refused(let since, let old):
+        case .refused(let since, let old, let rejectingAll):
             mode = .refused(since: since, status: status)
-            return old == status ? nil : .refusalBegan(status: status)
+            return old == status && !rejectingAll ? nil : .refusalBegan(status: status)
         case .draining, .stopped:
             return nil
         }
@@ -300,7 +302,7 @@ struct PipelineState: Sendable {
 
     /// A probe during a refusal failed retryably: June is down now, the refusal is not known to go on.
     mutating func probeFailedRetryably() {
-        if case .refused(let since, _) = mode { mode = .outage(since: since) }
+        if case .refused(let since, _, false) = mode { mode = .outage(since: since) }
     }
 
     // MARK: Back-pressure

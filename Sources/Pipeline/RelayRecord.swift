@@ -48,6 +48,12 @@ struct RelayRecord: Sendable {
     /// passed by then (read when that attempt failed): that time does not use up the retry budget.
     var firstAttempt: ContinuousClock.Instant?
     var unavailableTimeAtFirstAttempt: Duration = .zero
+    /// Batch mode: the record was in a rejected batch that could not be split further within its job's
+    /// deadline; it is sent in a batch of its own from now on, so the rejected events among its batch
+    /// mates are found one request each, in parallel, whatever June's latency.
+    var sendAlone = false
+    /// Its next send continues the split of a rejected batch: not a new attempt.
+    var continuesSplit = false
 
     init(
         lane: LaneKey,

@@ -49,6 +49,7 @@ struct RelaySettings: Sendable {
         var pipeline = PipelineConfiguration(topics: command.topic, deadLetterTopic: command.dlqTopic)
         pipeline.maxInFlight = command.maxInFlight
         pipeline.drainTimeout = .seconds(command.drainTimeout)
+        pipeline.requestTimeout = .seconds(command.requestTimeout)
         pipeline.commitInterval = .seconds(command.commitInterval)
         pipeline.maxEventBytes = command.maxEventBytes
         pipeline.maxBufferedPerPartition = command.maxBuffered

@@ -15,14 +15,14 @@ import Testing
         #expect(outcome == .retryable(status: status, retryAfter: nil, message: "HTTP \(status): busy"))
     }
 
-    @Test(arguments: [400, 402, 409, 410, 411, 413, 415, 422, 451, 499])
+    @Test(arguments: [400, 402, 409, 411, 413, 415, 422, 451, 499])
     func otherClientErrorsAreRejected(status: Int) {
         let outcome = ResponseClassifier.classify(status: status, retryAfter: "5", bodyPrefix: Array("nope".utf8))
         #expect(outcome == .rejected(status: status, message: "HTTP \(status): nope"))
         #expect(!outcome.isRefused)
     }
 
-    @Test(arguments: [401, 403, 404, 405, 407])
+    @Test(arguments: [401, 403, 404, 405, 407, 410])
     func refusalsOfTheRelayAreRefusedNotRejected(status: Int) {
         let outcome = ResponseClassifier.classify(
             status: status, retryAfter: nil, bodyPrefix: Array("invalid write key".utf8))

@@ -71,9 +71,9 @@ import Testing
         table.deferRetry([head])
         #expect(takeAll(&table) == [2], "other keys go on while stuck waits")
         #expect(table.takeRun(maxRecords: 1) == nil, "stuck's next record must wait for its head")
-        table.retryDue(record(1, key: "stuck"))
+        table.retryDue(RetryTicket(record(1, key: "stuck")))
         #expect(table.takeRun(maxRecords: 1) == nil, "a retry timer for a record that is not the head changes nothing")
-        table.retryDue(head)
+        table.retryDue(RetryTicket(head))
         let retried = table.takeRun(maxRecords: 1)
         #expect(retried?.offsets == [0], "the head itself is retried, not offset 1")
         #expect(retried?.first?.attempts == 1, "the deferred record keeps its attempt count")
@@ -124,7 +124,7 @@ import Testing
         table.deferRetry(rest)
         #expect(table.takeRun(maxRecords: 10) == nil, "blocked while waiting for the retry")
         #expect(table.finish(rest[0]) == false, "a deferred record is not part of a running job")
-        table.retryDue(rest[0])
+        table.retryDue(RetryTicket(rest[0]))
         let retried = table.takeRun(maxRecords: 10)
         #expect(retried?.offsets == [1, 2, 3])
         #expect(retried?.map(\.attempts) == [2, 2, 0], "the deferred records carry their attempt counts")
@@ -173,7 +173,7 @@ import Testing
         _ = table.enqueue(record(5, key: "a", epoch: 2))
         _ = table.enqueue(record(6, key: "a", epoch: 2))
         #expect(table.finish(old) == false, "the old epoch's result must not pop the new head")
-        table.retryDue(old)
+        table.retryDue(RetryTicket(old))
         table.abandon(old)
         let fresh = table.takeRun(maxRecords: 1)
         #expect(fresh?.offsets == [5] && fresh?.first?.epoch == 2)
@@ -213,5 +213,46 @@ import Testing
         }
         #expect(table.queuedRecords == 0)
         #expect(table.takeRun(maxRecords: 1) == nil)
+    }
+}
+
+@Suite struct LaneQuarantineTests {
+    let p0 = TestRecords.p0
+
+    @Test func aQuarantineLastsUntilADeliveryOrTheLaneEmpties() {
+        var table = LaneTable()
+        let a = TestRecords.record(0, key: "a")
+        _ = table.enqueue(a)
+        _ = table.enqueue(TestRecords.record(1, key: "a"))
+        _ = table.enqueue(TestRecords.record(2, key: "b"))
+        table.quarantine(a.lane)
+        table.quarantine(a.lane)
+        #expect(table.isQuarantined(a.lane) && table.quarantinedLanes == 1, "quarantining twice counts once")
+        #expect(!table.isQuarantined(TestRecords.record(2, key: "b").lane))
+        #expect(table.takeRun(maxRecords: 1)?.offsets == [0])
+        let finishedA = table.finish(a)
+        #expect(finishedA)
+        #expect(table.isQuarantined(a.lane), "the lane's next event is still in quarantine")
+        table.liftQuarantine(a.lane)
+        #expect(!table.isQuarantined(a.lane) && table.quarantinedLanes == 0, "a delivery ends it")
+        table.quarantine(a.lane)
+        #expect(table.takeRun(maxRecords: 1)?.offsets == [2])
+        #expect(table.takeRun(maxRecords: 1)?.offsets == [1])
+        let finishedLast = table.finish(TestRecords.record(1, key: "a"))
+        #expect(finishedLast)
+        #expect(table.quarantinedLanes == 0, "an emptied lane is removed with its quarantine")
+    }
+
+    @Test func droppingLanesDropsTheirQuarantine() {
+        var table = LaneTable()
+        let a = TestRecords.record(0, key: "a")
+        _ = table.enqueue(a)
+        table.quarantine(a.lane)
+        table.drop(partitions: [p0])
+        #expect(table.quarantinedLanes == 0 && !table.isQuarantined(a.lane))
+        _ = table.enqueue(a)
+        table.quarantine(a.lane)
+        table.dropAll()
+        #expect(table.quarantinedLanes == 0)
     }
 }

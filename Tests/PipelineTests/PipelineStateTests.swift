@@ -89,7 +89,7 @@ import Testing
         let start = ContinuousClock.now
         for index in 0..<4 { #expect(state.recordRetryableFailure(at: start + .milliseconds(index)) == nil) }
         #expect(state.recordAnswered(at: start) == nil, "an answer while running is no transition")
-        #expect(state.consecutiveFailures == 0, "an answer (e.g. a rejection) resets the count")
+        #expect(state.health.consecutiveFailures == 0, "an answer (e.g. a rejection) resets the count")
         for index in 0..<4 { #expect(state.recordRetryableFailure(at: start + .milliseconds(index)) == nil) }
         #expect(state.mode == .running)
         #expect(state.inFlightLimit == 8 && state.hasFreeSlot)
@@ -104,7 +104,8 @@ import Testing
         #expect(state.recordAccepted(at: end) == .recovered(after: .seconds(20), wasRefused: false))
         #expect(state.mode == .running)
         #expect(state.inFlightLimit == 8)
-        #expect(state.lastAnsweredAt == end)
+        #expect(state.health.lastAnsweredAt == end)
+        #expect(state.health.lastAcceptedAt == end, "an accepted real event is the proof a retry budget needs")
         #expect(state.unavailableTime(at: end + .seconds(30)) == .seconds(20), "it stops when June answers")
     }
 
@@ -125,7 +126,8 @@ import Testing
         #expect(state.recordRetryableFailure(at: t0 + .seconds(4)) == nil)
         #expect(state.recordAnswered(at: t0 + .seconds(10)) == .recovered(after: .seconds(10), wasRefused: true))
         #expect(state.mode == .running && state.inFlightLimit == 4)
-        #expect(state.lastAnsweredAt == t0 + .seconds(10), "a rejection is an answer: June is up and takes the key")
+        #expect(state.health.lastAnsweredAt == t0 + .seconds(10), "an answered probe: June is up and takes the key")
+        #expect(state.health.lastAcceptedAt == nil, "a probe's answer never counts as an acceptance")
     }
 
     @Test func unavailableTimeAccumulatesOverEpisodes() {

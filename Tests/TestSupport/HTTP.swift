@@ -108,6 +108,15 @@ package struct StubClient: Sendable {
             throw HTTP.Failure(description: "POST /control/outage answered \(response.status): \(response.text)")
         }
     }
+
+    /// Makes the stub answer every June request with `status` (0: answer normally again); with
+    /// `eventsOnly`, probes (`{}`, an empty batch) are answered as usual.
+    package func answerEverything(status: Int, eventsOnly: Bool = false) async throws {
+        let response = try await HTTP.post(baseURL + "/control/answer?status=\(status)" + (eventsOnly ? "&events-only=1" : ""))
+        guard response.status == 200 else {
+            throw HTTP.Failure(description: "POST /control/answer answered \(response.status): \(response.text)")
+        }
+    }
 }
 
 /// Reads the relay's Prometheus text from `/metrics`.

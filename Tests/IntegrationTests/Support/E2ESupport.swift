@@ -27,11 +27,12 @@ struct RelayStatus: Decodable, Sendable, CustomStringConvertible {
     var bufferedBytes: Int
     var uncommitted: Int64
     var refusedStatus: Int?
+    var refusedReason: String?
     var unavailableForSeconds: Double?
 
     var description: String {
         "mode=\(mode) ready=\(ready) assigned=\(assignedPartitions) inFlight=\(inFlight) buffered=\(buffered) "
-            + "uncommitted=\(uncommitted) refusedStatus=\(refusedStatus.map(String.init) ?? "-")"
+            + "uncommitted=\(uncommitted) refusedStatus=\(refusedStatus.map(String.init) ?? "-") refusedReason=\(refusedReason ?? "-")"
     }
 }
 

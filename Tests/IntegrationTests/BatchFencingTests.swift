@@ -1,0 +1,55 @@
+import Foundation
+import Kafka
+import Testing
+
+/// A batch job is fenced like a single request (docs/design.md, "Ordering"): it ends within one request
+/// deadline from when it was taken, and before each of its requests the records of partitions this
+/// member no longer owns are dropped. With June slow enough that splitting a rejected batch would take
+/// several round trips beyond the deadline (and the revoke's drain), a second relay joins mid-stream:
+/// no user is ever in two requests at once, and no event is dead-lettered twice.
+@Suite("june-relay batch jobs fenced", .serialized)
+struct BatchFencingTests {
+    static let flags =
+        [
+            "--delivery", "batch", "--request-timeout", "3", "--drain-timeout", "3", "--concurrency", "fixed",
+        ] + RelayChecks.fastGroupFlags
+
+    @Test(.timeLimit(.minutes(4)))
+    func aSplitBatchNeverOutlivesItsOwnership() async throws {
+        try await Harness.run("batch-fenced") { h in
+            let started = Date()
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "2500"])
+            var events = BatchEvents(topic: topic)
+            for index in 0..<1_000 {
+                let user = "user-\(index % 100)"
+                if index % 50 == 17 { events.rejected(user: user) } else { events.valid(user: user) }
+            }
+            try await kafka.produce(events.records)
+            let relayA = try h.startRelay(
+                name: "relay-a", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-fence",
+                extraArguments: Self.flags
+            )
+            _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: 100, timeout: .seconds(60))
+            let relayB = try h.startRelay(
+                name: "relay-b", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-fence",
+                extraArguments: Self.flags
+            )
+            _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(150))
+            try await RelayChecks.waitForRecords(h, kafka: kafka, topic: dlq, count: events.invalid.count, timeout: .seconds(30))
+            try await Task.sleep(for: .seconds(3))
+            try await RelayChecks.stopGracefully(h, relayB)
+            try await RelayChecks.stopGracefully(h, relayA)
+
+            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            print("batch-fenced: \(stats)")
+            h.check(stats.concurrentUserViolations == 0, "a user was in two requests at once: \(stats)")
+            h.check((stats.batchesRejected ?? 0) > 0, "no batch was rejected: the split was not exercised: \(stats)")
+            // Present exactly once each: an old owner never dead-letters a record that is no longer its own.
+            try await DeadLetterChecks.verify(
+                h, kafka: kafka, dlqTopic: dlq, sourceTopic: topic, expected: events.invalid,
+                originalTimestamp: events.timestamp, testStarted: started
+            )
+            try await RelayChecks.checkNoLag(h, kafka: kafka, group: group, topic: topic)
+        }
+    }
+}
