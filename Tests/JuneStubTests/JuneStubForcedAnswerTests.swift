@@ -79,8 +79,10 @@ import Testing
         #expect(stub.acceptedSeqs(user: "a") == [2])
     }
 
-    @Test(arguments: ["", "status=", "status=abc", "status=99", "status=600", "status=410&seconds=0", "status=410&seconds=-1",
-                      "status=410&seconds=x", "status=410&events-only=yes"])
+    @Test(arguments: [
+        "", "status=", "status=abc", "status=99", "status=600", "status=410&seconds=0", "status=410&seconds=-1",
+        "status=410&seconds=x", "status=410&events-only=yes",
+    ])
     func badParametersAre400(query: String) {
         let stub = JuneStub(configuration: .init(port: 0), logger: quietLogger)
         #expect(stub.handle(Self.control(query)).status == 400)
