@@ -2,12 +2,14 @@
 #   make demo    one command: embedded broker + June stub + sample events + the real pipeline
 #   make test    every test (unit, Kafka against the mock cluster, end to end with the built binary)
 #   make bench   release binary vs dev-broker and june-stub: events/s, CPU s per 10k events, peak RSS
+#   make bench-capacity   a June serving 32 requests at once at 20 ms (429 beyond, then a queue):
+#                the relay with --concurrency adaptive and fixed; events/s, 429s, latency, the limit
 SWIFT      ?= swift
 APT_PKGS   := librdkafka-dev pkg-config kcat openssl prometheus tinyproxy
 BIN_DEBUG  := .build/debug/june-relay
 BIN_RELEASE:= .build/release/june-relay
 
-.PHONY: deps build release test demo bench bench-transform leak-check clean
+.PHONY: deps build release test demo bench bench-capacity bench-transform leak-check clean
 
 # Installs what a fresh Debian machine lacks when run as root; otherwise prints the command.
 deps:
@@ -41,6 +43,9 @@ demo: build
 
 bench: release
 	scripts/bench.sh $(BIN_RELEASE)
+
+bench-capacity: release
+	CAPACITY=$${CAPACITY:-32} scripts/bench.sh $(BIN_RELEASE)
 
 bench-transform: deps
 	scripts/bench-transform.sh

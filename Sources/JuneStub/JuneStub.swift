@@ -21,9 +21,18 @@ import MiniHTTPServer
 ///   `N=0` ends it.
 /// - `POST /control/write-key?key=K` — accept only write key `K` from now on (401
 ///   `{"error":"invalid write key"}` for others); `key=` (empty) accepts any non-empty key again.
+/// - `POST /control/answer?status=N[&seconds=S][&events-only=1]` — every `/api` and `/sdk/batch` request
+///   that passes the auth check (real events and probes) is answered N (200–599; 429 with
+///   `Retry-After: 1`) for S seconds, or until `status=0`; with `events-only=1` only requests carrying a
+///   real event (not `{}`, not an empty batch) are, probes are answered as usual. Nothing answered this
+///   way is recorded as accepted; counted in `forcedAnswers`.
 /// - `GET /healthz` → 200.
 ///
-/// Every `/api` and `/sdk/batch` response waits `latency`; the outcome is decided on arrival.
+/// Capacity (`JuneStubConfiguration.capacity`), checked first for every `/api` and `/sdk/batch` request,
+/// probes included: `.queue(N)` serves N at once and the rest wait in arrival order for a slot;
+/// `.reject(N)` answers 429 with `Retry-After: 1` at once beyond N (`capacityRejections`). A served
+/// request holds its slot for `latency` and is answered at arrival + queue wait + latency (the
+/// `latency` stats); the outcome is decided on arrival.
 ///
 /// Probes — `{}` to `/api/*`, a batch with no items — are answered as June would (401 for a wrong key,
 /// 503 during an outage, else 400 for `{}` and 200 for the empty batch), never fault-injected, and
@@ -71,6 +80,7 @@ public final class JuneStub: Sendable {
                 "stub.latency": "\(self.configuration.latency)",
                 "stub.fail_rate": "\(self.configuration.failRate)",
                 "stub.throttle_rate": "\(self.configuration.throttleRate)",
+                "stub.capacity": "\(self.configuration.capacity)",
             ]
         )
     }
@@ -109,6 +119,18 @@ public final class JuneStub: Sendable {
     /// answers 503 meanwhile.
     public func setOutage(for duration: Duration) {
         self.responder.setOutage(for: duration)
+    }
+
+    /// Answers every `/api` and `/sdk/batch` request that passes the auth check with `status` (as
+    /// `POST /control/answer`) for `duration` (nil: until `clearForcedAnswer()`); with `eventsOnly`,
+    /// probes are answered as usual.
+    public func setForcedAnswer(status: Int, for duration: Duration? = nil, eventsOnly: Bool = false) {
+        self.responder.setForcedAnswer(status: status, for: duration, eventsOnly: eventsOnly)
+    }
+
+    /// Ends a forced answer.
+    public func clearForcedAnswer() {
+        self.responder.clearForcedAnswer()
     }
 
     /// Answers one request without a socket (what the server calls; handy in tests).

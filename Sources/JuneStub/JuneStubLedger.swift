@@ -38,6 +38,8 @@ struct JuneStubLedger: Sendable {
     private var messageIDs: Set<Int> = []
     private var duplicateMessageIDs = 0
     private var concurrentUserViolations = 0
+    private var capacityRejections = 0
+    private var forcedAnswers = 0
 
     // In-flight state, kept by `reset()`.
     private var busy: [String: BusyUser] = [:]
@@ -63,6 +65,16 @@ struct JuneStubLedger: Sendable {
     /// Counts the status a (non-probe) request is answered with.
     mutating func recordResponse(status: Int) {
         self.status[status, default: 0] += 1
+    }
+
+    /// Counts a 429 given at once because the stub was at its `--capacity-429`.
+    mutating func recordCapacityRejection() {
+        self.capacityRejections += 1
+    }
+
+    /// Counts an answer given by `POST /control/answer`.
+    mutating func recordForcedAnswer() {
+        self.forcedAnswers += 1
     }
 
     /// Counts how a batch request was answered: 2xx accepted (its items follow through
@@ -176,7 +188,9 @@ struct JuneStubLedger: Sendable {
             batchesRejected: self.batchesRejected,
             duplicateMessageIds: self.duplicateMessageIDs,
             concurrentUserViolations: self.concurrentUserViolations,
-            probes: self.probes
+            probes: self.probes,
+            capacityRejections: self.capacityRejections,
+            forcedAnswers: self.forcedAnswers
         )
     }
 

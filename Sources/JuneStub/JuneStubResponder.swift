@@ -3,12 +3,31 @@ import MiniHTTPServer
 import Synchronization
 
 /// The stub's request handling and state. Runs on event loops: every path is quick and non-blocking.
+/// Decisions are in `JuneStubResponder+Decisions.swift`, control and inspection endpoints in
+/// `JuneStubResponder+Control.swift`.
 final class JuneStubResponder: Sendable {
     struct State: Sendable {
         var ledger = JuneStubLedger()
         var random: JuneStubRandom
         /// The accepted write key; nil accepts any non-empty key.
         var writeKey: String?
+        /// Requests being served and waiting (`configuration.capacity`).
+        var slots: JuneStubSlots
+        /// Arrival-to-answer time of served requests.
+        var latency = JuneStubLatency()
+        /// Set by `POST /control/answer`.
+        var forcedAnswer: JuneStubForcedAnswer?
+    }
+
+    /// How one request is answered.
+    struct Decision {
+        var status: Int
+        var body: [UInt8]
+        /// Given by `POST /control/answer`: never recorded as delivered.
+        var forced = false
+
+        /// Whether the request's events count as accepted.
+        var delivers: Bool { !self.forced && (200..<300).contains(self.status) }
     }
 
     enum Body {
@@ -23,17 +42,19 @@ final class JuneStubResponder: Sendable {
         static let failingUser = Array(#"{"error":"service unavailable (stub-fail- user)"}"#.utf8)
         static let injectedFailure = Array(#"{"error":"service unavailable (injected)"}"#.utf8)
         static let throttled = Array(#"{"error":"too many requests (injected)"}"#.utf8)
+        static let overCapacity = Array(#"{"error":"too many requests (stub capacity)"}"#.utf8)
     }
 
     let configuration: JuneStubConfiguration
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
     init(configuration: JuneStubConfiguration) {
         self.configuration = configuration
         var seeder = SystemRandomNumberGenerator()
         let seed = configuration.seed ?? seeder.next()
         let writeKey = configuration.writeKey.flatMap { $0.isEmpty ? nil : $0 }
-        self.state = Mutex(State(random: JuneStubRandom(seed: seed), writeKey: writeKey))
+        let slots = JuneStubSlots(capacity: configuration.capacity, latency: configuration.latency)
+        self.state = Mutex(State(random: JuneStubRandom(seed: seed), writeKey: writeKey, slots: slots))
     }
 
     func handle(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
@@ -50,10 +71,11 @@ final class JuneStubResponder: Sendable {
         case ("GET", "/events"): return self.handleEvents(request)
         case ("POST", "/control/outage"): return self.handleOutage(request)
         case ("POST", "/control/write-key"): return self.handleWriteKey(request)
+        case ("POST", "/control/answer"): return self.handleAnswer(request)
         case ("GET", "/healthz"): return .text("ok")
         case (_, "/api/identify"), (_, "/api/track"), (_, "/api/group"), (_, "/api/page"), (_, "/sdk/batch"),
             (_, "/stats"), (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/control/write-key"),
-            (_, "/healthz"):
+            (_, "/control/answer"), (_, "/healthz"):
             return .json(#"{"error":"method not allowed"}"#, status: 405)
         default:
             return .json(#"{"error":"not found"}"#, status: 404)
@@ -68,23 +90,26 @@ final class JuneStubResponder: Sendable {
         let jsonContent = request.headers.first(name: "content-type").map(Self.isJSONContentType) ?? false
         // Parse outside the lock.
         let fields = key != nil && jsonContent ? JuneStubEventFields.parse(request.body) : nil
-        let now = ContinuousClock.now
-        let until = now + self.configuration.latency
+        let isProbe = fields?.isEmpty ?? false
 
-        let (status, body): (Int, [UInt8]) = self.state.withLock { state in
-            if let fields, fields.isEmpty {
+        let (decision, delay): (Decision, Duration) = self.state.withLock { state in
+            let now = ContinuousClock.now
+            guard let delay = Self.admit(&state, now: now, isProbe: isProbe, type: type.rawValue, authorization: authorization)
+            else { return (Decision(status: 429, body: Body.overCapacity), .zero) }
+            if isProbe {
                 state.ledger.recordProbe(authorization: authorization)
-                return Self.probeDecision(key: key, state: state, now: now) ?? (400, Body.missingFields)
+                let decision = Self.probeDecision(key: key, state: &state, now: now)
+                return (decision ?? Decision(status: 400, body: Body.missingFields), delay)
             }
             state.ledger.recordRequest(type: type.rawValue, authorization: authorization)
             if let fields {
-                state.ledger.enter(users: CollectionOfOne(fields.user), now: now, until: until)
+                state.ledger.enter(users: CollectionOfOne(fields.user), now: now, until: now + delay)
             }
-            let decision: (Int, [UInt8])
-            if let refusal = Self.authorizationRefusal(key: key, state: state) {
-                decision = refusal
+            let decision: Decision
+            if let early = Self.earlyDecision(key: key, state: &state, now: now) {
+                decision = early
             } else if !jsonContent {
-                decision = (400, Body.badContentType)
+                decision = Decision(status: 400, body: Body.badContentType)
             } else if let fields {
                 decision = self.decide(
                     rejectMarker: fields.isRejectMarker,
@@ -93,15 +118,15 @@ final class JuneStubResponder: Sendable {
                     now: now
                 )
             } else {
-                decision = (400, Body.notAnObject)
+                decision = Decision(status: 400, body: Body.notAnObject)
             }
-            state.ledger.recordResponse(status: decision.0)
-            if let fields, (200..<300).contains(decision.0) {
+            state.ledger.recordResponse(status: decision.status)
+            if let fields, decision.delivers {
                 state.ledger.recordAccepted(user: fields.user, seq: fields.seq, messageID: fields.messageID)
             }
-            return decision
+            return (decision, delay)
         }
-        return self.response(status: status, body: body)
+        return Self.response(decision, delay: delay)
     }
 
     // MARK: - /sdk/batch
@@ -113,23 +138,26 @@ final class JuneStubResponder: Sendable {
         // Parse outside the lock.
         let parsed = key != nil && jsonContent ? JuneStubBatch.parse(request.body) : nil
         let batch = try? parsed?.get()
-        let now = ContinuousClock.now
-        let until = now + self.configuration.latency
+        let isProbe = batch?.items.isEmpty ?? false
 
-        let (status, body): (Int, [UInt8]) = self.state.withLock { state in
-            if let batch, batch.items.isEmpty {
+        let (decision, delay): (Decision, Duration) = self.state.withLock { state in
+            let now = ContinuousClock.now
+            guard let delay = Self.admit(&state, now: now, isProbe: isProbe, type: nil, authorization: authorization)
+            else { return (Decision(status: 429, body: Body.overCapacity), .zero) }
+            if isProbe {
                 state.ledger.recordProbe(authorization: authorization)
-                return Self.probeDecision(key: key, state: state, now: now) ?? (200, Body.success)
+                let decision = Self.probeDecision(key: key, state: &state, now: now)
+                return (decision ?? Decision(status: 200, body: Body.success), delay)
             }
             state.ledger.recordRequest(type: nil, authorization: authorization)
             if let batch {
-                state.ledger.enter(users: batch.items.lazy.map(\.user), now: now, until: until)
+                state.ledger.enter(users: batch.items.lazy.map(\.user), now: now, until: now + delay)
             }
-            let decision: (Int, [UInt8])
-            if let refusal = Self.authorizationRefusal(key: key, state: state) {
-                decision = refusal
+            let decision: Decision
+            if let early = Self.earlyDecision(key: key, state: &state, now: now) {
+                decision = early
             } else if !jsonContent {
-                decision = (400, Body.badContentType)
+                decision = Decision(status: 400, body: Body.badContentType)
             } else if let batch {
                 decision = self.decide(
                     rejectMarker: batch.items.contains { $0.isRejectMarker },
@@ -138,171 +166,58 @@ final class JuneStubResponder: Sendable {
                     now: now
                 )
             } else if case .failure(let refusal) = parsed {
-                decision = (400, refusal.body)
+                decision = Decision(status: 400, body: refusal.body)
             } else {
-                decision = (400, Body.notAnObject)
+                decision = Decision(status: 400, body: Body.notAnObject)
             }
-            state.ledger.recordResponse(status: decision.0)
-            state.ledger.recordBatch(status: decision.0, items: batch?.items.count ?? 0)
-            if let batch, (200..<300).contains(decision.0) {
+            state.ledger.recordResponse(status: decision.status)
+            if !decision.forced {
+                state.ledger.recordBatch(status: decision.status, items: batch?.items.count ?? 0)
+            }
+            if let batch, decision.delivers {
                 for item in batch.items {
                     state.ledger.recordAccepted(user: item.user, seq: item.seq, messageID: item.messageID)
                 }
             }
-            return decision
+            return (decision, delay)
         }
-        return self.response(status: status, body: body)
+        return Self.response(decision, delay: delay)
     }
 
-    // MARK: - Decisions
+    // MARK: - Capacity and the response
 
-    private func response(status: Int, body: [UInt8]) -> MiniHTTPResponse {
-        var response = MiniHTTPResponse.json(body, status: status)
-        if status == 429 {
+    /// The capacity gate, first for every `/api/*` and `/sdk/batch` request (before the auth check, as a
+    /// limiter in front of June would be): the delay to answer after, or nil when the request is
+    /// refused (counted here: as a probe, or as a request answered 429).
+    private static func admit(
+        _ state: inout State,
+        now: ContinuousClock.Instant,
+        isProbe: Bool,
+        type: String?,
+        authorization: String?
+    ) -> Duration? {
+        switch state.slots.admit(now: now) {
+        case .served(let delay):
+            state.latency.record(delay)
+            return delay
+        case .refused:
+            state.ledger.recordCapacityRejection()
+            if isProbe {
+                state.ledger.recordProbe(authorization: authorization)
+            } else {
+                state.ledger.recordRequest(type: type, authorization: authorization)
+                state.ledger.recordResponse(status: 429)
+            }
+            return nil
+        }
+    }
+
+    private static func response(_ decision: Decision, delay: Duration) -> MiniHTTPResponse {
+        var response = MiniHTTPResponse.json(decision.body, status: decision.status)
+        if decision.status == 429 {
             response.headers.add(name: "Retry-After", value: "1")
         }
-        response.delay = self.configuration.latency
+        response.delay = delay
         return response
-    }
-
-    /// 401 when the header carries no key, or not the configured one.
-    private static func authorizationRefusal(key: String?, state: borrowing State) -> (Int, [UInt8])? {
-        guard let key else { return (401, Body.unauthorized) }
-        if let writeKey = state.writeKey, key != writeKey {
-            return (401, Body.invalidWriteKey)
-        }
-        return nil
-    }
-
-    /// A probe is answered as June would, without fault injection: 401 for a wrong key, 503 during an
-    /// outage; nil when it reached the endpoint (the caller answers what June says to that body).
-    private static func probeDecision(
-        key: String?,
-        state: borrowing State,
-        now: ContinuousClock.Instant
-    ) -> (Int, [UInt8])? {
-        if let refusal = Self.authorizationRefusal(key: key, state: state) {
-            return refusal
-        }
-        if state.ledger.isInOutage(now: now) {
-            return (503, Body.outage)
-        }
-        return nil
-    }
-
-    private func decide(
-        rejectMarker: Bool,
-        failingUser: Bool,
-        state: inout State,
-        now: ContinuousClock.Instant
-    ) -> (Int, [UInt8]) {
-        if state.ledger.isInOutage(now: now) {
-            return (503, Body.outage)
-        }
-        if rejectMarker {
-            return (400, Body.rejectedByStub)
-        }
-        if failingUser {
-            return (503, Body.failingUser)
-        }
-        let throttleRate = self.configuration.throttleRate
-        let failRate = self.configuration.failRate
-        if throttleRate > 0 || failRate > 0 {
-            let draw = Double.random(in: 0..<1, using: &state.random)
-            if draw < throttleRate {
-                return (429, Body.throttled)
-            }
-            if draw < throttleRate + failRate {
-                return (503, Body.injectedFailure)
-            }
-        }
-        return (200, Body.success)
-    }
-
-    static func isJSONContentType(_ value: String) -> Bool {
-        let mediaType = value.split(separator: ";", maxSplits: 1).first ?? ""
-        return mediaType.trimmingWhitespace().lowercased() == "application/json"
-    }
-
-    // MARK: - Control and inspection
-
-    private func handleEvents(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
-        guard let user = request.queryParameter("user") else {
-            return .json(#"{"error":"missing user parameter"}"#, status: 400)
-        }
-        guard let seqs = self.state.withLock({ $0.ledger.arrivals(user: user) }) else {
-            return .json(#"{"error":"no accepted events for this user"}"#, status: 404)
-        }
-        let list = seqs.map(String.init).joined(separator: ",")
-        return .json(#"{"user":\#(Self.jsonString(user)),"seqs":[\#(list)]}"#)
-    }
-
-    private func handleOutage(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
-        guard let text = request.queryParameter("seconds"), let seconds = Double(text), seconds >= 0,
-            seconds.isFinite, seconds < 1e9
-        else {
-            return .json(#"{"error":"seconds must be a non-negative number"}"#, status: 400)
-        }
-        self.setOutage(for: .milliseconds(Int64(seconds * 1000)))
-        return .json(#"{"outageSeconds":\#(text)}"#)
-    }
-
-    private func handleWriteKey(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
-        guard let key = request.queryParameter("key") else {
-            return .json(#"{"error":"missing key parameter (empty accepts any key)"}"#, status: 400)
-        }
-        self.setWriteKey(key)
-        return .json(key.isEmpty ? #"{"writeKeyCheck":false}"# : #"{"writeKeyCheck":true}"#)
-    }
-
-    /// Accept only `key` from now on; nil or empty accepts any non-empty key.
-    func setWriteKey(_ key: String?) {
-        let key = key.flatMap { $0.isEmpty ? nil : $0 }
-        self.state.withLock { $0.writeKey = key }
-    }
-
-    func setOutage(for duration: Duration) {
-        let now = ContinuousClock.now
-        self.state.withLock { $0.ledger.setOutage(for: duration, now: now) }
-    }
-
-    func stats() -> JuneStubStats {
-        self.state.withLock { $0.ledger.stats }
-    }
-
-    func acceptedSeqs(user: String) -> [Int] {
-        self.state.withLock { $0.ledger.arrivals(user: user) } ?? []
-    }
-
-    func resetStats() {
-        self.state.withLock { $0.ledger.reset() }
-    }
-
-    /// A JSON string literal for `text`.
-    static func jsonString(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}
-
-extension Substring {
-    fileprivate func trimmingWhitespace() -> Substring {
-        var result = self
-        while let first = result.first, first.isWhitespace { result.removeFirst() }
-        while let last = result.last, last.isWhitespace { result.removeLast() }
-        return result
     }
 }

@@ -46,6 +46,21 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
     public var concurrentUserViolations: Int
     /// Probe requests: `{}` posted to `/api/*`, or a batch with no items.
     public var probes: Int
+    /// Requests to `/api/*` and `/sdk/batch` (probes included) given a slot: every one without a
+    /// capacity, all but the capacity 429s with `--capacity-429`.
+    public var served: Int
+    /// Most requests being served at once (arrival, or the end of its queue wait, to answer); at most N
+    /// with a capacity.
+    public var peakConcurrent: Int
+    /// Most requests waiting for a slot at once (`--capacity N` only).
+    public var peakQueued: Int
+    /// Requests answered 429 at once because `--capacity-429 N` requests were being served (probes
+    /// included; also counted in `status["429"]` unless a probe).
+    public var capacityRejections: Int
+    /// Requests answered by `POST /control/answer` (probes included).
+    public var forcedAnswers: Int
+    /// Arrival-to-answer time of the served requests (queue wait plus latency).
+    public var latency: JuneStubLatencyStats
 
     public init(
         requests: Int = 0,
@@ -62,7 +77,13 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
         batchesRejected: Int = 0,
         duplicateMessageIds: Int = 0,
         concurrentUserViolations: Int = 0,
-        probes: Int = 0
+        probes: Int = 0,
+        served: Int = 0,
+        peakConcurrent: Int = 0,
+        peakQueued: Int = 0,
+        capacityRejections: Int = 0,
+        forcedAnswers: Int = 0,
+        latency: JuneStubLatencyStats = JuneStubLatencyStats()
     ) {
         self.requests = requests
         self.accepted = accepted
@@ -79,6 +100,12 @@ public struct JuneStubStats: Sendable, Equatable, Codable {
         self.duplicateMessageIds = duplicateMessageIds
         self.concurrentUserViolations = concurrentUserViolations
         self.probes = probes
+        self.served = served
+        self.peakConcurrent = peakConcurrent
+        self.peakQueued = peakQueued
+        self.capacityRejections = capacityRejections
+        self.forcedAnswers = forcedAnswers
+        self.latency = latency
     }
 
     /// The `/stats` JSON (sorted keys).

@@ -30,7 +30,22 @@ struct JuneStubCommand: AsyncParsableCommand {
     @Option(help: "Accept only this write key (others get 401); without it any non-empty key is accepted.")
     var writeKey: String?
 
+    @Option(help: "Serve at most N requests at once; the others wait in arrival order for a slot (each served request holds one for --latency-ms).")
+    var capacity: Int?
+
+    @Option(name: .customLong("capacity-429"), help: "Serve at most N requests at once; answer the others 429 with Retry-After: 1 at once.")
+    var capacity429: Int?
+
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        if capacity != nil, capacity429 != nil {
+            throw ValidationError("--capacity and --capacity-429 exclude each other (queue or refuse beyond N).")
+        }
+        if let limit = capacity ?? capacity429, limit < 1 {
+            throw ValidationError("--capacity and --capacity-429 must be at least 1.")
+        }
+    }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "june-relay.june-stub")
@@ -41,6 +56,11 @@ struct JuneStubCommand: AsyncParsableCommand {
         configuration.failRate = failRate
         configuration.throttleRate = throttleRate
         configuration.writeKey = writeKey
+        if let capacity {
+            configuration.capacity = .queue(capacity)
+        } else if let capacity429 {
+            configuration.capacity = .reject(capacity429)
+        }
         let stub = JuneStub(configuration: configuration, logger: logger)
         try await stub.start()
         Console.printLine("http://127.0.0.1:\(stub.port)")

@@ -173,7 +173,7 @@ enum CommandLineContract {
             ["offsets", "show"]: ["brokers", "group", "topic"],
             ["offsets", "reset"]: ["brokers", "group", "topic", "partition", "to-earliest", "to-latest", "to-offset", "to-datetime", "dry-run"],
             ["dlq", "redrive"]: ["brokers", "from", "to", "limit"],
-            ["june-stub"]: ["port", "latency-ms", "fail-rate", "throttle-rate"],
+            ["june-stub"]: ["port", "latency-ms", "fail-rate", "throttle-rate", "write-key", "capacity", "capacity-429"],
         ]
         for (path, names) in expected {
             let flags = try await CommandLineContract.flags(of: path)
