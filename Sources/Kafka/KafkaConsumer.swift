@@ -102,6 +102,28 @@ public final class KafkaConsumer: Sendable {
         try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 
+    /// Commits offsets with their metadata strings and returns the partitions the broker refused, with
+    /// each one's error (empty: all committed). Throws when the commit failed as a whole (no answer in
+    /// `timeout`, no coordinator). Runs on the consumer's queue.
+    public func commitReportingPartitions(
+        _ offsets: [KafkaTopicPartition: KafkaOffsetCommit],
+        timeout: Duration = KafkaConsumer.commitTimeout
+    ) async throws(KafkaError) -> [KafkaTopicPartition: KafkaError] {
+        let client = self.client
+        let milliseconds = timeout.clampedMilliseconds
+        return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: KafkaError] in
+            try client.commitReportingPartitions(offsets, timeoutMilliseconds: milliseconds)
+        }
+    }
+
+    /// ``commitReportingPartitions(_:timeout:)`` on the calling thread, for the rebalance handler.
+    public func commitReportingPartitionsSync(
+        _ offsets: [KafkaTopicPartition: KafkaOffsetCommit],
+        timeout: Duration = KafkaConsumer.commitTimeout
+    ) throws(KafkaError) -> [KafkaTopicPartition: KafkaError] {
+        try client.commitReportingPartitions(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
+    }
+
     /// The group's committed offsets with their metadata, read on the calling thread (blocking): for the
     /// rebalance handler, which runs on the poll queue already.
     public func committedSync(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {

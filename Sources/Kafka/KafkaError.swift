@@ -47,6 +47,9 @@ extension KafkaError {
         public static let messageSizeTooLarge: Int32 = 10
         /// `RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED` (broker).
         public static let topicAuthorizationFailed: Int32 = 29
+        /// `RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE` (broker): a commit's metadata string is over the
+        /// broker's `offset.metadata.max.bytes`.
+        public static let offsetMetadataTooLarge: Int32 = 12
         /// `RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION` (broker): the group moved to a newer generation.
         public static let illegalGeneration: Int32 = 22
         /// `RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID` (broker).

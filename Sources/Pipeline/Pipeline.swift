@@ -306,16 +306,8 @@ public final class Pipeline: Service, Sendable {
             return state.tracker.takeCommittable(metadataLimit: configuration.commitMetadataLimit, at: now)
         }
         guard !commits.isEmpty else { return nil }
-        do {
-            try await consumer.commit(commits, timeout: timeout)
-            state.withLock { $0.commitsSucceeded(commits) }
-            for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
-            return nil
-        } catch {
-            state.withLock { $0.commitsFailed(commits, error: error, lateCommitWindow: consumer.lateCommitWindow, at: .now) }
-            PipelineEvents.commitFailed(error, during: operation, metrics: metrics, logger: logger)
-            return error
-        }
+        let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
+        return await committer.commit(commits, consumer: consumer, timeout: timeout, operation: operation).error
     }
 
     // MARK: - Shutdown

@@ -1,6 +1,7 @@
 import JuneTransform
 import Kafka
 import Metrics
+import RelayFormats
 import Synchronization
 
 /// The catalog of every metric the relay emits (README, "Metrics"). Objects are created once per label set and
@@ -31,6 +32,7 @@ import Synchronization
 /// | `relay_dead_letter_values_omitted_total` | counter | — | dead letters written without their value (too large) |
 /// | `relay_producer_replacements_total` | counter | — | fatal dead-letter producers replaced |
 /// | `relay_june_batch_events` | histogram | — | events per June request |
+/// | `relay_commit_metadata_ignored_total` | counter | reason | committed metadata not used at assignment (another base or partition, old, malformed, foreign) |
 public final class PipelineMetrics: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
         case delivered, retryable, rejected, refused
@@ -49,6 +51,7 @@ public final class PipelineMetrics: Sendable {
     private let deliveredByType: [JuneEventType: Counter]
     private let durations: [JuneEventType: [Outcome: Timer]]
     private let deadLettered: [DeadLetterReason: Counter]
+    private let metadataIgnored: [OffsetCommitMetadata.IgnoredReason: Counter]
     /// `relay_june_request_duration_seconds{type="batch"}`: batch requests carry events of several types.
     private let batchDurations: [Outcome: Timer]
     let retries = Counter(label: "relay_june_retries_total")
@@ -72,10 +75,12 @@ public final class PipelineMetrics: Sendable {
     private let deliveredTotal = Atomic<Int>(0)
     private let deadLetteredTotal = Atomic<Int>(0)
     private let commitFailuresTotal = Atomic<Int>(0)
+    private let metadataIgnoredTotal = Atomic<Int>(0)
 
     public var deliveredCount: Int { deliveredTotal.load(ordering: .relaxed) }
     public var deadLetteredCount: Int { deadLetteredTotal.load(ordering: .relaxed) }
     public var commitFailureCount: Int { commitFailuresTotal.load(ordering: .relaxed) }
+    public var metadataIgnoredCount: Int { metadataIgnoredTotal.load(ordering: .relaxed) }
 
     public init() {
         let types: [JuneEventType] = [.identify, .track, .group, .page]
@@ -100,6 +105,11 @@ public final class PipelineMetrics: Sendable {
             deadLettered[reason] = Counter(label: "relay_records_dead_lettered_total", dimensions: [("reason", reason.rawValue)])
         }
         self.deadLettered = deadLettered
+        var metadataIgnored: [OffsetCommitMetadata.IgnoredReason: Counter] = [:]
+        for reason in OffsetCommitMetadata.IgnoredReason.allCases {
+            metadataIgnored[reason] = Counter(label: "relay_commit_metadata_ignored_total", dimensions: [("reason", reason.rawValue)])
+        }
+        self.metadataIgnored = metadataIgnored
         var batchDurations: [Outcome: Timer] = [:]
         for outcome in Outcome.allCases {
             batchDurations[outcome] = Timer(
@@ -152,6 +162,11 @@ public final class PipelineMetrics: Sendable {
     func recordDeadLettered(_ reason: DeadLetterReason) {
         deadLettered[reason]?.increment()
         deadLetteredTotal.add(1, ordering: .relaxed)
+    }
+
+    func recordMetadataIgnored(_ reason: OffsetCommitMetadata.IgnoredReason) {
+        metadataIgnored[reason]?.increment()
+        metadataIgnoredTotal.add(1, ordering: .relaxed)
     }
 
     func recordCommitFailure() {

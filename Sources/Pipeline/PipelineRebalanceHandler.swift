@@ -2,6 +2,7 @@ import CoreMetrics
 import Foundation
 import Kafka
 import Logging
+import RelayFormats
 
 /// The pipeline's side of a rebalance, called synchronously inside librdkafka's rebalance callback on the
 /// consumer's poll thread (never on the cooperative pool, so blocking here is fine).
@@ -39,7 +40,8 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             logger.debug("Rebalance finished with no new partitions")
             return
         }
-        var committed: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+        // nil when the read failed: then nothing recovered is re-applied (see UnconfirmedCommits).
+        var committed: [KafkaTopicPartition: KafkaOffsetCommit]?
         do {
             committed = try consumer.committedSync(partitions, timeout: Self.committedReadTimeout)
         } catch {
@@ -47,15 +49,16 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
         }
         let recovered = commitRecovered(for: partitions, committed: committed, consumer: consumer)
-        let total = state.withLock { state in
-            state.assign(partitions, committed: committed, recovered: recovered)
-            return state.assigned.count
+        let (total, ignored) = state.withLock { state in
+            let ignored = state.assign(partitions, committed: committed ?? [:], recovered: recovered)
+            return (state.assigned.count, ignored)
         }
         // A partition paused before it was revoked must not stay paused when it comes back.
         try? consumer.resume(partitions)
         metrics.assignments.increment()
         metrics.assigned.record(total)
-        let recorded = committed.values.filter { !$0.metadata.isEmpty }.count
+        reportIgnoredMetadata(ignored, committed: committed ?? [:])
+        let recorded = (committed ?? [:]).filter { !$0.value.metadata.isEmpty && ignored[$0.key] == nil }.count
         logger.info(
             "Partitions assigned",
             metadata: [
@@ -66,28 +69,48 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         )
     }
 
+    /// Committed metadata not used at this assignment: counted, and logged once per partition.
+    private func reportIgnoredMetadata(
+        _ ignored: [KafkaTopicPartition: OffsetCommitMetadata.IgnoredReason],
+        committed: [KafkaTopicPartition: KafkaOffsetCommit]
+    ) {
+        for (partition, reason) in ignored.sorted(by: { $0.key < $1.key }) {
+            metrics.recordMetadataIgnored(reason)
+            let metadata = committed[partition]?.metadata ?? ""
+            logger.warning(
+                "Commit metadata ignored: every record above the committed offset is processed",
+                metadata: [
+                    PipelineLoggingKeys.partition: "\(partition)",
+                    "offsets.committed": "\(committed[partition]?.offset ?? -1)",
+                    "offsets.metadata_base": "\(OffsetCommitMetadata.describeBase(metadata))",
+                    "offsets.ignored_reason": "\(reason.rawValue)",
+                ]
+            )
+        }
+    }
+
     /// Commits this member's unconfirmed offsets (a commit that met a rebalance, or a lost assignment)
-    /// of the partitions it gets back, where the group's offset is lower. Returns the commits made.
+    /// of the partitions it gets back, where the group's offset read now is the one they were based on
+    /// (or between it and them). Returns the commits made.
     private func commitRecovered(
         for partitions: [KafkaTopicPartition],
-        committed: [KafkaTopicPartition: KafkaOffsetCommit],
+        committed: [KafkaTopicPartition: KafkaOffsetCommit]?,
         consumer: KafkaConsumer
     ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
         guard !recovered.isEmpty else { return [:] }
-        do {
-            try consumer.commitSync(recovered)
-        } catch {
-            PipelineEvents.commitFailed(error, during: "assignment", metrics: metrics, logger: logger)
-            state.withLock { $0.keepUnconfirmed(recovered) }
-            return [:]
+        let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
+        let outcome = committer.commitSync(recovered.mapValues(\.commit), consumer: consumer, operation: "assignment")
+        if !outcome.failed.isEmpty {
+            state.withLock { $0.keepUnconfirmed(recovered.filter { outcome.failed[$0.key] != nil }) }
         }
-        for (partition, commit) in recovered { metrics.recordCommitted(partition, offset: commit.offset) }
-        logger.info(
-            "Offsets of an earlier ownership committed",
-            metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(Array(recovered.keys)))"]
-        )
-        return recovered
+        if !outcome.made.isEmpty {
+            logger.info(
+                "Offsets of an earlier ownership committed",
+                metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(Array(outcome.made.keys)))"]
+            )
+        }
+        return outcome.made
     }
 
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
@@ -122,14 +145,8 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             return commits
         }
         if !commits.isEmpty, !lost {
-            do {
-                try consumer.commitSync(commits)
-                state.withLock { $0.commitsSucceeded(commits) }
-                for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
-            } catch {
-                state.withLock { $0.keepUnconfirmed(commits) }
-                PipelineEvents.commitFailed(error, during: "revoke", metrics: metrics, logger: logger)
-            }
+            let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
+            _ = committer.commitSync(commits, consumer: consumer, operation: "revoke")
         }
         for partition in partitions { metrics.clearPartition(partition) }
         metrics.revocations.increment()

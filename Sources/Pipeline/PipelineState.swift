@@ -1,5 +1,6 @@
 import Dispatch
 import Kafka
+import RelayFormats
 
 /// Everything the pipeline's tasks and its rebalance handler share, kept in one lock by `Pipeline`: the
 /// mode, the offset tracker, the lane table, the in-flight slots and the partition assignment. Pure
@@ -29,13 +30,13 @@ struct PipelineState: Sendable {
     /// callbacks and by a commit that met a rebalance (``rebalanceCallbackRan(at:)``).
     var commitsHeldUntil: ContinuousClock.Instant?
 
-    /// Commits that failed in a rebalance or were never made because the assignment was lost, per
-    /// partition (the highest): offsets this member knows are done but the group may not have recorded.
-    /// When the partition comes back to this member, the assignment handler commits it (if the group's
-    /// offset is lower) and starts from it, so a commit that met a rebalance (librdkafka issue #4059)
-    /// costs no re-sends, and a shutdown can still record its final offsets. A later successful commit
-    /// of the partition supersedes it.
-    private(set) var unconfirmedCommits: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
+    /// Commits that failed in a rebalance or were never made because the assignment was lost, with the
+    /// group offset each was based on (see ``UnconfirmedCommits``). When the partition comes back to this
+    /// member over that same offset, the assignment handler commits it and starts from it, so a commit
+    /// that met a rebalance (librdkafka issue #4059) costs no re-sends, and a shutdown can still record its
+    /// final offsets.
+    var unconfirmed = UnconfirmedCommits()
+    var unconfirmedCommits: [KafkaTopicPartition: UnconfirmedCommits.Entry] { unconfirmed.entries }
 
     /// Periodic commits wait this long after a rebalance callback, and after a commit that met a rebalance.
     static let rebalanceQuietPeriod: Duration = .seconds(10)
@@ -125,29 +126,35 @@ struct PipelineState: Sendable {
 
     /// Starts tracking newly assigned partitions, each under a new epoch, from their committed offsets
     /// and metadata, or from a recovered commit of this member (see ``unconfirmedCommits``) that the
-    /// assignment handler has just made.
+    /// assignment handler has just made. Returns the partitions whose committed metadata was ignored, why.
     ///
     /// An assignment with partitions ends the rebalance for this member: periodic commits may go on at
     /// once. (An empty one does not: librdkafka calls assign with no partitions right after a
     /// cooperative revoke, before it rejoins; see ``joinedWithoutNewPartitions(at:)``.)
+    @discardableResult
     mutating func assign(
         _ partitions: [KafkaTopicPartition],
         committed: [KafkaTopicPartition: KafkaOffsetCommit],
         recovered: [KafkaTopicPartition: KafkaOffsetCommit] = [:],
         at now: ContinuousClock.Instant = .now
-    ) {
+    ) -> [KafkaTopicPartition: OffsetCommitMetadata.IgnoredReason] {
         commitsHeldUntil = nil
         hasJoined = true
+        var ignored: [KafkaTopicPartition: OffsetCommitMetadata.IgnoredReason] = [:]
         for partition in partitions {
             if let commit = recovered[partition] {
                 tracker.assign(partition, epoch: nextEpoch, committed: commit, recoveredFrom: committed[partition]?.offset ?? 0)
+                unconfirmed.startOwnership(partition, confirmed: commit.offset)
             } else {
                 tracker.assign(partition, epoch: nextEpoch, committed: committed[partition])
+                unconfirmed.startOwnership(partition, confirmed: committed[partition].flatMap { $0.offset >= 0 ? $0.offset : nil })
+                ignored[partition] = tracker.partitions[partition]?.ignoredMetadata
             }
             nextEpoch += 1
             assigned.insert(partition)
             paused.remove(partition)
         }
+        return ignored
     }
 
     /// First half of a revoke: no new work for these partitions; their queued records are dropped.
@@ -163,52 +170,6 @@ struct PipelineState: Sendable {
         let commits = tracker.takeCommittable(only: partitions, metadataLimit: metadataLimit)
         for partition in partitions { tracker.revoke(partition) }
         return commits
-    }
-
-    // MARK: Commits
-
-    /// Commits the group recorded: their unconfirmed entries are superseded.
-    mutating func commitsSucceeded(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
-        for (partition, commit) in commits where (unconfirmedCommits[partition]?.offset ?? .max) <= commit.offset {
-            unconfirmedCommits[partition] = nil
-        }
-    }
-
-    /// Commits that failed: tried again by the next periodic commit while the partitions stay assigned,
-    /// and kept as unconfirmed for the case they do not. A failure caused by a rebalance holds periodic
-    /// commits for a quiet period. A commit that timed out may still be made late, within
-    /// `lateCommitWindow`: its partitions are re-committed by every round until then.
-    mutating func commitsFailed(
-        _ commits: [KafkaTopicPartition: KafkaOffsetCommit],
-        error: KafkaError,
-        lateCommitWindow: Duration = .zero,
-        at now: ContinuousClock.Instant = .now
-    ) {
-        let timedOut = error.code == KafkaError.Code.timedOut
-        tracker.commitFailed(commits, lateUntil: timedOut ? now + lateCommitWindow : nil)
-        keepUnconfirmed(commits)
-        if error.isGroupRebalancing { rebalanceCallbackRan(at: now) }
-    }
-
-    /// Commits not made (assignment lost) or not recorded: kept for when the partitions come back.
-    mutating func keepUnconfirmed(_ commits: [KafkaTopicPartition: KafkaOffsetCommit]) {
-        for (partition, commit) in commits where commit.offset > (unconfirmedCommits[partition]?.offset ?? .min) {
-            unconfirmedCommits[partition] = commit
-        }
-    }
-
-    /// For partitions being assigned, takes their unconfirmed commits that are above the group's
-    /// committed offset (the others are stale and dropped).
-    mutating func takeUnconfirmed(
-        for partitions: [KafkaTopicPartition],
-        committed: [KafkaTopicPartition: KafkaOffsetCommit]
-    ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
-        var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
-        for partition in partitions {
-            guard let commit = unconfirmedCommits.removeValue(forKey: partition) else { continue }
-            if commit.offset > (committed[partition]?.offset ?? -1) { result[partition] = commit }
-        }
-        return result
     }
 
     /// Shutdown begins: start nothing new and drop what has not started.

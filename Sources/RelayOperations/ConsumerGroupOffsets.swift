@@ -53,8 +53,9 @@ public struct ConsumerGroupOffsets: Sendable {
             }
             // librdkafka reports "no committed offset" as a negative logical offset.
             let offset = committed[tp].flatMap { $0.offset >= 0 ? $0.offset : nil }
-            let done = committed[tp].flatMap { commit in
-                OffsetCommitMetadata.decode(commit.metadata, committed: commit.offset).map(OffsetCommitMetadata.count)
+            // Only jr2 metadata written for this partition and this offset counts (what the relay would skip).
+            let done = committed[tp].map { commit in
+                OffsetCommitMetadata.count(OffsetCommitMetadata.decode(commit.metadata, partition: tp.partition, committed: commit.offset).skippable)
             }
             rows.append(GroupPartitionOffsets(partition: tp.partition, committed: offset, low: low, high: high, doneAbove: done ?? 0))
         }

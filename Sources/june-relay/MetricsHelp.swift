@@ -8,6 +8,7 @@ enum MetricsHelp {
         "relay_records_delivered_total": "Events June accepted (2xx), by event type.",
         "relay_records_dead_lettered_total": "Records written to the dead-letter topic, by reason.",
         "relay_records_skipped_total": "Records skipped on assignment because the commit metadata lists them as done.",
+        "relay_commit_metadata_ignored_total": "Committed offset metadata not used at assignment (written for another offset or partition, old, malformed or foreign).",
         "relay_dead_letter_values_omitted_total": "Dead letters written without their value (too large for the dead-letter topic).",
         "relay_dead_letter_failures_total": "Dead-letter writes that failed and are retried.",
         "relay_june_retries_total": "June requests that failed retryably and will be retried.",

@@ -56,6 +56,7 @@ struct RelaySettings: Sendable {
         pipeline.maxBufferedTotal = command.maxBuffered * 4
         pipeline.maxBufferedBytes = command.maxBufferedBytes
         pipeline.maxUncommitted = Int64(command.maxUncommitted)
+        pipeline.commitMetadataLimit = command.commitMetadataMaxBytes
         pipeline.delivery = command.delivery
         pipeline.batchMaxEvents = command.batchMaxEvents
         pipeline.batchMaxBytes = command.batchMaxBytes

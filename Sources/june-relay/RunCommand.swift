@@ -72,6 +72,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Seconds between offset commits.")
     var commitInterval = 1.0
 
+    @Option(help: "Most bytes of done-offset metadata per commit (the broker's offset.metadata.max.bytes; 0 = none).")
+    var commitMetadataMaxBytes = 4096
+
     @Option(help: "Delivery: single (RudderStack's per-event endpoints) or batch (June's /sdk/batch).")
     var delivery = PipelineConfiguration.Delivery.single
 
@@ -93,6 +96,7 @@ struct RunCommand: AsyncParsableCommand {
         try Self.check("--retry-budget", retryBudget, in: 0...(30 * 86_400))
         try Self.check("--request-timeout", requestTimeout, in: 0.001...600)
         try Self.check("--commit-interval", commitInterval, in: 0.01...3_600)
+        try Self.check("--commit-metadata-max-bytes", commitMetadataMaxBytes, in: 0...(1 << 20))
         try Self.check("--max-event-bytes", maxEventBytes, in: 1...(64 << 20))
         try Self.check("--max-buffered", maxBuffered, in: 1...10_000_000)
         try Self.check("--max-buffered-bytes", maxBufferedBytes, in: (1 << 20)...(1 << 40))

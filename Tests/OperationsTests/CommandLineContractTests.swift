@@ -168,7 +168,7 @@ enum CommandLineContract {
         let expected: [[String]: Set<String>] = [
             ["run"]: [
                 "brokers", "topic", "group", "dlq-topic", "june-url", "max-in-flight", "drain-timeout", "kafka-config",
-                "metrics-port", "log-level", "log-format", "write-key-file",
+                "metrics-port", "log-level", "log-format", "write-key-file", "commit-metadata-max-bytes",
             ],
             ["offsets", "show"]: ["brokers", "group", "topic"],
             ["offsets", "reset"]: ["brokers", "group", "topic", "partition", "to-earliest", "to-latest", "to-offset", "to-datetime", "dry-run"],

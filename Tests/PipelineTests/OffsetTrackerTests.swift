@@ -11,7 +11,8 @@ import Testing
     /// The done ranges a commit's metadata lists (nil: none or unreadable).
     func listed(_ commit: KafkaOffsetCommit?) -> [Range<Int64>]? {
         guard let commit else { return nil }
-        return OffsetCommitMetadata.decode(commit.metadata, committed: commit.offset)
+        if case .ranges(let ranges) = OffsetCommitMetadata.decode(commit.metadata, partition: p0.partition, committed: commit.offset) { return ranges }
+        return nil
     }
 
     @Test func commitsOnlyTheContiguousPrefixAndListsTheDoneOnesAbove() {
@@ -154,7 +155,7 @@ import Testing
 
     @Test func skipsTheOffsetsTheCommittedMetadataListsAsDone() {
         var tracker = OffsetTracker()
-        let metadata = OffsetCommitMetadata.encode(committed: 100, ranges: [101..<103, 105..<106])
+        let metadata = OffsetCommitMetadata.encode(partition: p0.partition, committed: 100, ranges: [101..<103, 105..<106])
         tracker.assign(p0, epoch: 1, committed: KafkaOffsetCommit(offset: 100, metadata: metadata))
         #expect(tracker.takeCommittable().isEmpty, "the state read at assignment is already committed")
         var results: [Int64: OffsetTracker.TrackResult] = [:]
@@ -170,7 +171,7 @@ import Testing
 
     @Test func metadataRangesNotReachedYetAreCarriedForward() {
         var tracker = OffsetTracker()
-        let metadata = OffsetCommitMetadata.encode(committed: 0, ranges: [2..<4, 10..<12])
+        let metadata = OffsetCommitMetadata.encode(partition: p0.partition, committed: 0, ranges: [2..<4, 10..<12])
         tracker.assign(p0, epoch: 1, committed: KafkaOffsetCommit(offset: 0, metadata: metadata))
         _ = tracker.track(p0, offset: 0)
         _ = tracker.track(p0, offset: 1)

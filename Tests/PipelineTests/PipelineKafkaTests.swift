@@ -283,7 +283,7 @@ import Testing
         let committed = try await Support.committed(cluster, group: group, partition: tp)
         #expect(committed?.offset == 2, "\(String(describing: committed))")
         if let committed {
-            #expect(OffsetCommitMetadata.decode(committed.metadata, committed: committed.offset) == [3..<7, 8..<10], "metadata \(committed.metadata)")
+            #expect(OffsetCommitMetadata.decode(committed.metadata, partition: 0, committed: committed.offset) == .ranges([3..<7, 8..<10]), "metadata \(committed.metadata)")
         }
 
         // Later records, then a new owner.

@@ -227,7 +227,7 @@ import Testing
         let commits = state.finishRevoke([p0], metadataLimit: 4096)
         #expect(commits.keys.sorted() == [p0], "a revoke commits only the revoked partitions")
         #expect(commits[p0]?.offset == 1)
-        #expect(OffsetCommitMetadata.decode(commits[p0]!.metadata, committed: 1) == [2..<3])
+        #expect(OffsetCommitMetadata.decode(commits[p0]!.metadata, partition: p0.partition, committed: 1) == .ranges([2..<3]))
         #expect(state.tracker.markDone(p0, offset: 1, epoch: e) == false, "later results are discarded")
         #expect(state.tracker.epoch(of: p0) == nil)
     }
@@ -236,7 +236,8 @@ import Testing
 
     @Test func aCommitLostInARebalanceIsMadeWhenThePartitionComesBack() {
         var state = PipelineState(maxInFlight: 4)
-        state.assign([p0, p1], committed: [:])
+        // The group is at 0 when this ownership starts: the base of its commits.
+        state.assign([p0, p1], committed: [p0: KafkaOffsetCommit(offset: 0)])
         let e = epoch(state, p0)
         for offset in Int64(0)..<6 {
             _ = state.tracker.track(p0, offset: offset)
@@ -246,16 +247,17 @@ import Testing
         #expect(commits[p0]?.offset == 4)
         state.commitsFailed(commits, error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
         #expect(state.commitsHeldUntil != nil, "a commit that met a rebalance holds periodic commits")
-        #expect(state.unconfirmedCommits[p0] == commits[p0])
+        #expect(state.unconfirmedCommits[p0] == UnconfirmedCommits.Entry(commit: commits[p0]!, base: 0))
 
-        // The assignment is lost; the partition comes back with the group still at offset 1.
+        // The assignment is lost; the partition comes back with the group at offset 1, between the base
+        // and the commit (an earlier commit of this member landed late).
         state.beginRevoke([p0, p1])
         state.keepUnconfirmed(state.finishRevoke([p0, p1], metadataLimit: 4096))
         let committed = [p0: KafkaOffsetCommit(offset: 1)]
         let recovered = state.takeUnconfirmed(for: [p0], committed: committed)
-        #expect(recovered[p0] == commits[p0], "the highest unconfirmed commit above the group's offset")
+        #expect(recovered[p0]?.commit == commits[p0], "the highest unconfirmed commit above the group's offset")
         #expect(state.unconfirmedCommits[p0] == nil)
-        state.assign([p0], committed: committed, recovered: recovered)
+        state.assign([p0], committed: committed, recovered: recovered.mapValues(\.commit))
         let next = epoch(state, p0)
         // librdkafka may fetch from the group's offset 1: 1-3 and 5 are done, 4 is the one to send.
         #expect((1..<6).map { state.tracker.track(p0, offset: $0) } == [.skip, .skip, .skip, .process(epoch: next), .skip])
@@ -266,9 +268,10 @@ import Testing
 
     @Test func unconfirmedCommitsAtOrBelowTheGroupsOffsetOrSupersededAreDropped() {
         var state = PipelineState(maxInFlight: 4)
+        state.assign([p0, p1], committed: [p0: KafkaOffsetCommit(offset: 1), p1: KafkaOffsetCommit(offset: 1)])
         state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 5), p1: KafkaOffsetCommit(offset: 9)])
         state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 3)])
-        #expect(state.unconfirmedCommits[p0]?.offset == 5, "the highest is kept")
+        #expect(state.unconfirmedCommits[p0]?.commit.offset == 5, "the highest is kept")
         state.commitsSucceeded([p1: KafkaOffsetCommit(offset: 9)])
         #expect(state.unconfirmedCommits[p1] == nil)
         #expect(state.takeUnconfirmed(for: [p0], committed: [p0: KafkaOffsetCommit(offset: 5)]).isEmpty)

@@ -178,6 +178,13 @@ package struct KafkaTestClient: Sendable {
         return try await admin.committedOffsets(group: group, partitions: partitions, timeout: .seconds(10))
     }
 
+    /// The group's committed offset and metadata in one partition (nil: none), read without joining.
+    package func committedWithMetadata(group: String, partition: KafkaTopicPartition) async throws -> KafkaOffsetCommit? {
+        let admin = try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
+        let committed = try await admin.committedOffsetsWithMetadata(group: group, partitions: [partition], timeout: .seconds(10))
+        return committed[partition].flatMap { $0.offset >= 0 ? $0 : nil }
+    }
+
     /// Reads every record of `topic` as a fresh consumer group: waits until `count` records arrived (the
     /// caller knows the count from the watermarks), at most `timeout`; then polls `settle` longer, so a
     /// duplicate would show up too.

@@ -68,8 +68,22 @@ extension RDKafkaClient {
     }
 
     /// Commits offsets with their metadata strings; see ``commit(_:timeoutMilliseconds:)-(Int64)``.
+    /// Throws the first partition's error when any partition failed.
     func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeoutMilliseconds: Int32) throws(KafkaError) {
-        guard !offsets.isEmpty else { return }
+        let failed = try commitReportingPartitions(offsets, timeoutMilliseconds: timeoutMilliseconds)
+        if let first = failed.sorted(by: { $0.key < $1.key }).first { throw first.value }
+    }
+
+    /// Commits offsets with their metadata strings and returns the partitions the broker refused, each
+    /// with its error (empty: every partition committed). librdkafka 2.0.2 reports the broker's answer
+    /// per partition in the result's partition list; when every partition failed it also sets the
+    /// result's error to the last partition's. Throws only when the commit failed as a whole with no
+    /// per-partition answer (no coordinator, a transport error, the timeout).
+    func commitReportingPartitions(
+        _ offsets: [KafkaTopicPartition: KafkaOffsetCommit],
+        timeoutMilliseconds: Int32
+    ) throws(KafkaError) -> [KafkaTopicPartition: KafkaError] {
+        guard !offsets.isEmpty else { return [:] }
         let list = RDKafkaTopicPartitionList(offsets)
         guard let queue = rd_kafka_queue_new(withUnsafeHandleUnchecked) else {
             throw KafkaError.state("cannot create a commit result queue")
@@ -82,13 +96,15 @@ extension RDKafkaClient {
             throw KafkaError.timedOut("offset commit (no answer in \(timeoutMilliseconds) ms)")
         }
         defer { rd_kafka_event_destroy(event) }
-        let error = rd_kafka_event_error(event)
-        guard error == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: error, context: "commit") }
-        if let partitions = rd_kafka_event_topic_partition_list(event),
-            let error = RDKafkaTopicPartitionList.firstError(in: RDKafkaTopicPartitionList.entries(of: partitions), operation: "commit")
-        {
-            throw error
+        var failed: [KafkaTopicPartition: KafkaError] = [:]
+        if let partitions = rd_kafka_event_topic_partition_list(event) {
+            for entry in RDKafkaTopicPartitionList.entries(of: partitions) where entry.error != RD_KAFKA_RESP_ERR_NO_ERROR {
+                failed[entry.topicPartition] = KafkaError(rdKafka: entry.error, context: "commit \(entry.topicPartition)")
+            }
         }
+        let error = rd_kafka_event_error(event)
+        if error != RD_KAFKA_RESP_ERR_NO_ERROR, failed.isEmpty { throw KafkaError(rdKafka: error, context: "commit") }
+        return failed
     }
 
     /// The group's committed offsets; partitions without a committed offset are left out.

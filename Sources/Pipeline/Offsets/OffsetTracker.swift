@@ -31,7 +31,9 @@ struct OffsetTracker: Sendable {
         recoveredFrom: Int64? = nil
     ) {
         if let old = partitions[partition] { totalUnfinished -= old.unfinishedCount }
-        partitions[partition] = PartitionOffsets(epoch: epoch, committed: committed, recoveredFrom: recoveredFrom)
+        partitions[partition] = PartitionOffsets(
+            epoch: epoch, partition: partition.partition, committed: committed, recoveredFrom: recoveredFrom
+        )
     }
 
     /// Stops tracking a partition (after revoke).

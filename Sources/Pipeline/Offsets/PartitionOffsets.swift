@@ -27,6 +27,7 @@ struct PartitionOffsets: Sendable {
     }
 
     let epoch: UInt64
+    let partition: Int32
     /// Unfinished offsets, ascending, in `storage[head...]`, with `doneInStorage` of them marked done in
     /// place: a completion away from the front (behind a stuck record, or a busy user's queued events)
     /// costs a binary search and a flag, not a shift of everything after it. `storage[head]` is never
@@ -49,22 +50,33 @@ struct PartitionOffsets: Sendable {
     var recommitUntil: ContinuousClock.Instant?
     /// The group's committed offset when `committed` was recovered from an earlier ownership.
     private let recoveredFrom: Int64?
+    /// Why the committed metadata read at assignment was not used, if it was not (see
+    /// ``OffsetCommitMetadata/decode(_:partition:committed:)``): then everything above the committed
+    /// offset is processed.
+    let ignoredMetadata: OffsetCommitMetadata.IgnoredReason?
 
     /// - Parameters:
+    ///   - partition: the partition number, which valid metadata names.
     ///   - committed: the group's committed offset and metadata at assignment, if any. Its done ranges
-    ///     (when the metadata is ours and valid) are skipped as they are fetched.
+    ///     (when the metadata is ours, valid, and written for this partition and this offset) are skipped
+    ///     as they are fetched.
     ///   - recoveredFrom: when `committed` is this member's own commit from an earlier ownership, made
     ///     again at assignment (it had failed in a rebalance), the group's committed offset read before
     ///     it. librdkafka may have read that lower offset and fetch from it: records from there up to
     ///     `committed` are done, and skipped.
-    init(epoch: UInt64, committed: KafkaOffsetCommit? = nil, recoveredFrom: Int64? = nil) {
+    init(epoch: UInt64, partition: Int32 = 0, committed: KafkaOffsetCommit? = nil, recoveredFrom: Int64? = nil) {
         self.epoch = epoch
+        self.partition = partition
         self.recoveredFrom = recoveredFrom
+        var ignored: OffsetCommitMetadata.IgnoredReason?
         if let committed, committed.offset >= 0 {
             lastSeen = committed.offset - 1
             lastCommitted = committed
-            skip = OffsetCommitMetadata.decode(committed.metadata, committed: committed.offset) ?? []
+            let decoded = OffsetCommitMetadata.decode(committed.metadata, partition: partition, committed: committed.offset)
+            skip = decoded.skippable
+            ignored = decoded.ignoredReason
         }
+        ignoredMetadata = ignored
     }
 
     var unfinishedCount: Int { storage.count - head - doneInStorage }
@@ -162,7 +174,9 @@ struct PartitionOffsets: Sendable {
     /// when nothing was seen.
     func commit(metadataLimit: Int) -> KafkaOffsetCommit? {
         guard let committable else { return nil }
-        let metadata = OffsetCommitMetadata.encode(committed: committable, ranges: doneRanges(), limit: metadataLimit)
+        let metadata = OffsetCommitMetadata.encode(
+            partition: partition, committed: committable, ranges: doneRanges(), limit: metadataLimit
+        )
         return KafkaOffsetCommit(offset: committable, metadata: metadata)
     }
 
