@@ -21,6 +21,9 @@ import MiniHTTPServer
 ///   `N=0` ends it.
 /// - `POST /control/write-key?key=K` — accept only write key `K` from now on (401
 ///   `{"error":"invalid write key"}` for others); `key=` (empty) accepts any non-empty key again.
+/// - `GET /message-ids?user=U` → `{"user":"U","messageIds":[…]}`: messageIds of every batch item of that
+///   user received, accepted or refused, in arrival order (404 if none).
+/// - `POST /control/reject-hook?enabled=false|true` — turn the `stub:reject` hook off (or on again).
 /// - `GET /healthz` → 200.
 ///
 /// Every `/api` and `/sdk/batch` response waits `latency`; the outcome is decided on arrival.
@@ -29,7 +32,7 @@ import MiniHTTPServer
 /// 503 during an outage, else 400 for `{}` and 200 for the empty batch), never fault-injected, and
 /// counted only in `probes`.
 ///
-/// Deterministic test hooks (always, whatever the rates):
+/// Deterministic test hooks (whatever the rates; the first can be turned off):
 /// - an event whose `event` field is `"stub:reject"` → 400 `{"error":"rejected by stub"}` (a batch holding
 ///   one is refused whole, so a client that splits refused batches isolates it);
 /// - an event whose `userId` starts with `"stub-fail-"` → 503.

@@ -9,6 +9,8 @@ final class JuneStubResponder: Sendable {
         var random: JuneStubRandom
         /// The accepted write key; nil accepts any non-empty key.
         var writeKey: String?
+        /// Whether `stub:reject` events are refused (`POST /control/reject-hook`). Default: on.
+        var rejectHook = true
     }
 
     enum Body {
@@ -50,10 +52,12 @@ final class JuneStubResponder: Sendable {
         case ("GET", "/events"): return self.handleEvents(request)
         case ("POST", "/control/outage"): return self.handleOutage(request)
         case ("POST", "/control/write-key"): return self.handleWriteKey(request)
+        case ("GET", "/message-ids"): return self.handleMessageIDs(request)
+        case ("POST", "/control/reject-hook"): return self.handleRejectHook(request)
         case ("GET", "/healthz"): return .text("ok")
         case (_, "/api/identify"), (_, "/api/track"), (_, "/api/group"), (_, "/api/page"), (_, "/sdk/batch"),
             (_, "/stats"), (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/control/write-key"),
-            (_, "/healthz"):
+            (_, "/message-ids"), (_, "/control/reject-hook"), (_, "/healthz"):
             return .json(#"{"error":"method not allowed"}"#, status: 405)
         default:
             return .json(#"{"error":"not found"}"#, status: 404)
@@ -87,7 +91,7 @@ final class JuneStubResponder: Sendable {
                 decision = (400, Body.badContentType)
             } else if let fields {
                 decision = self.decide(
-                    rejectMarker: fields.isRejectMarker,
+                    rejectMarker: state.rejectHook && fields.isRejectMarker,
                     failingUser: fields.isFailingUser,
                     state: &state,
                     now: now
@@ -124,6 +128,7 @@ final class JuneStubResponder: Sendable {
             state.ledger.recordRequest(type: nil, authorization: authorization)
             if let batch {
                 state.ledger.enter(users: batch.items.lazy.map(\.user), now: now, until: until)
+                for item in batch.items { state.ledger.recordReceived(user: item.user, messageID: item.messageID) }
             }
             let decision: (Int, [UInt8])
             if let refusal = Self.authorizationRefusal(key: key, state: state) {
@@ -132,7 +137,7 @@ final class JuneStubResponder: Sendable {
                 decision = (400, Body.badContentType)
             } else if let batch {
                 decision = self.decide(
-                    rejectMarker: batch.items.contains { $0.isRejectMarker },
+                    rejectMarker: state.rejectHook && batch.items.contains { $0.isRejectMarker },
                     failingUser: batch.items.contains { $0.isFailingUser },
                     state: &state,
                     now: now
@@ -253,6 +258,14 @@ final class JuneStubResponder: Sendable {
         }
         self.setWriteKey(key)
         return .json(key.isEmpty ? #"{"writeKeyCheck":false}"# : #"{"writeKeyCheck":true}"#)
+    }
+
+    func messageIDsReceived(user: String) -> [String]? {
+        self.state.withLock { $0.ledger.messageIDsReceived(user: user) }
+    }
+
+    func setRejectHook(_ enabled: Bool) {
+        self.state.withLock { $0.rejectHook = enabled }
     }
 
     /// Accept only `key` from now on; nil or empty accepts any non-empty key.

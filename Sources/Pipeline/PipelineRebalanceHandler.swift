@@ -24,6 +24,9 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
 
     /// How long reading committed offsets at assignment may take before the metadata is given up.
     static let committedReadTimeout: Duration = .seconds(5)
+    /// While stopping, waits and commits here share the shutdown budget (``SharedPipelineState``); a
+    /// read or commit is still given this long when the budget is spent.
+    static let commitFloor: Duration = .milliseconds(200)
 
     init(state: SharedPipelineState, drainTimeout: Duration, metadataLimit: Int, metrics: PipelineMetrics, logger: Logger) {
         self.state = state
@@ -41,7 +44,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         }
         var committed: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
         do {
-            committed = try consumer.committedSync(partitions, timeout: Self.committedReadTimeout)
+            committed = try consumer.committedSync(partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
         } catch {
             // Without the metadata, everything above the committed offset is processed (re-sends only).
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
@@ -76,7 +79,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
         guard !recovered.isEmpty else { return [:] }
         do {
-            try consumer.commitSync(recovered)
+            try consumer.commitSync(recovered, timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor))
         } catch {
             PipelineEvents.commitFailed(error, during: "assignment", metrics: metrics, logger: logger)
             state.withLock { $0.keepUnconfirmed(recovered) }
@@ -109,7 +112,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             return state.drainSignal(for: revoked)
         }
         logger.info(lost ? "Partitions lost: draining" : "Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
-        if let signal, signal.wait(timeout: .now() + drainTimeout.timeInterval) == .timedOut {
+        if let signal, signal.wait(timeout: .now() + state.callbackBudget(drainTimeout).timeInterval) == .timedOut {
             let left = state.withLock { state in
                 state.removeDrainSignal(signal)
                 return state.activeRecords(in: revoked)
@@ -123,7 +126,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         }
         if !commits.isEmpty, !lost {
             do {
-                try consumer.commitSync(commits)
+                try consumer.commitSync(commits, timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor))
                 state.withLock { $0.commitsSucceeded(commits) }
                 for (partition, commit) in commits { metrics.recordCommitted(partition, offset: commit.offset) }
             } catch {
