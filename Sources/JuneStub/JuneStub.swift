@@ -26,6 +26,9 @@ import MiniHTTPServer
 ///   `Retry-After: 1`) for S seconds, or until `status=0`; with `events-only=1` only requests carrying a
 ///   real event (not `{}`, not an empty batch) are, probes are answered as usual. Nothing answered this
 ///   way is recorded as accepted; counted in `forcedAnswers`.
+/// - `GET /message-ids?user=U` → `{"user":"U","messageIds":[…]}`: messageIds of every batch item of that
+///   user received, accepted or refused, in arrival order (404 if none).
+/// - `POST /control/reject-hook?enabled=false|true` — turn the `stub:reject` hook off (or on again).
 /// - `GET /healthz` → 200.
 ///
 /// Capacity (`JuneStubConfiguration.capacity`), checked first for every `/api` and `/sdk/batch` request,
@@ -38,7 +41,7 @@ import MiniHTTPServer
 /// 503 during an outage, else 400 for `{}` and 200 for the empty batch), never fault-injected, and
 /// counted only in `probes`.
 ///
-/// Deterministic test hooks (always, whatever the rates):
+/// Deterministic test hooks (whatever the rates; the first can be turned off):
 /// - an event whose `event` field is `"stub:reject"` → 400 `{"error":"rejected by stub"}` (a batch holding
 ///   one is refused whole, so a client that splits refused batches isolates it);
 /// - an event whose `userId` starts with `"stub-fail-"` → 503.

@@ -37,6 +37,9 @@ struct JuneStubLedger: Sendable {
     /// (a false duplicate) is vanishingly unlikely at test and benchmark volumes.
     private var messageIDs: Set<Int> = []
     private var duplicateMessageIDs = 0
+    /// Per user, the messageIds of every batch item received (accepted or not), in arrival order; the
+    /// first `arrivalsLimitPerUser` only.
+    private var messageIDsReceived: [String: [String]] = [:]
     private var concurrentUserViolations = 0
     private var capacityRejections = 0
     private var forcedAnswers = 0
@@ -118,6 +121,18 @@ struct JuneStubLedger: Sendable {
         {
             self.authorizationSeen.append(authorization)
         }
+    }
+
+    /// Notes a batch item's messageId as received, whatever the answer (`GET /message-ids`).
+    mutating func recordReceived(user: String?, messageID: String?) {
+        guard let user, let messageID else { return }
+        var ids = self.messageIDsReceived.removeValue(forKey: user) ?? []
+        if ids.count < Self.arrivalsLimitPerUser { ids.append(messageID) }
+        self.messageIDsReceived[user] = ids
+    }
+
+    func messageIDsReceived(user: String) -> [String]? {
+        self.messageIDsReceived[user]
     }
 
     // MARK: - No user in two requests at once

@@ -17,6 +17,8 @@ final class JuneStubResponder: Sendable {
         var latency = JuneStubLatency()
         /// Set by `POST /control/answer`.
         var forcedAnswer: JuneStubForcedAnswer?
+        /// Whether `stub:reject` events are refused (`POST /control/reject-hook`). Default: on.
+        var rejectHook = true
     }
 
     /// How one request is answered.
@@ -72,10 +74,12 @@ final class JuneStubResponder: Sendable {
         case ("POST", "/control/outage"): return self.handleOutage(request)
         case ("POST", "/control/write-key"): return self.handleWriteKey(request)
         case ("POST", "/control/answer"): return self.handleAnswer(request)
+        case ("GET", "/message-ids"): return self.handleMessageIDs(request)
+        case ("POST", "/control/reject-hook"): return self.handleRejectHook(request)
         case ("GET", "/healthz"): return .text("ok")
         case (_, "/api/identify"), (_, "/api/track"), (_, "/api/group"), (_, "/api/page"), (_, "/sdk/batch"),
             (_, "/stats"), (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/control/write-key"),
-            (_, "/control/answer"), (_, "/healthz"):
+            (_, "/control/answer"), (_, "/message-ids"), (_, "/control/reject-hook"), (_, "/healthz"):
             return .json(#"{"error":"method not allowed"}"#, status: 405)
         default:
             return .json(#"{"error":"not found"}"#, status: 404)
@@ -112,7 +116,7 @@ final class JuneStubResponder: Sendable {
                 decision = Decision(status: 400, body: Body.badContentType)
             } else if let fields {
                 decision = self.decide(
-                    rejectMarker: fields.isRejectMarker,
+                    rejectMarker: state.rejectHook && fields.isRejectMarker,
                     failingUser: fields.isFailingUser,
                     state: &state,
                     now: now
@@ -152,6 +156,7 @@ final class JuneStubResponder: Sendable {
             state.ledger.recordRequest(type: nil, authorization: authorization)
             if let batch {
                 state.ledger.enter(users: batch.items.lazy.map(\.user), now: now, until: now + delay)
+                for item in batch.items { state.ledger.recordReceived(user: item.user, messageID: item.messageID) }
             }
             let decision: Decision
             if let early = Self.earlyDecision(key: key, state: &state, now: now) {
@@ -160,7 +165,7 @@ final class JuneStubResponder: Sendable {
                 decision = Decision(status: 400, body: Body.badContentType)
             } else if let batch {
                 decision = self.decide(
-                    rejectMarker: batch.items.contains { $0.isRejectMarker },
+                    rejectMarker: state.rejectHook && batch.items.contains { $0.isRejectMarker },
                     failingUser: batch.items.contains { $0.isFailingUser },
                     state: &state,
                     now: now

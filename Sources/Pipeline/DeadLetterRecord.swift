@@ -44,11 +44,13 @@ enum DeadLetterRecord {
         errorMessage: String,
         httpStatus: Int?,
         attempts: Int,
+        messageID: String,
         content: Content = .full,
         failedAt: Date = Date()
     ) -> KafkaProducerRecord {
-        var headers = content == .headersOnly ? [] : message.headers
-        headers.reserveCapacity(headers.count + 13)
+        // A redriven record brings the id header of its earlier dead letter: written once, anew.
+        var headers = content == .headersOnly ? [] : message.headers.filter { $0.key != DeadLetterHeaders.originalMessageID }
+        headers.reserveCapacity(headers.count + 14)
         func add(_ name: String, _ value: String) {
             headers.append(KafkaHeader(key: name, value: Array(oneLine(value).utf8)))
         }
@@ -61,6 +63,7 @@ enum DeadLetterRecord {
         add(DeadLetterHeaders.originalPartition, String(message.partition))
         add(DeadLetterHeaders.originalOffset, String(message.offset))
         if let timestamp = message.timestamp { add(DeadLetterHeaders.originalTimestamp, String(timestamp)) }
+        add(DeadLetterHeaders.originalMessageID, messageID)
         if content != .full {
             add(DeadLetterHeaders.originalSize, String(message.value?.count ?? 0))
             add(DeadLetterHeaders.valueOmitted, "true")

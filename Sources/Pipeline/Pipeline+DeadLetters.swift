@@ -41,6 +41,7 @@ extension Pipeline {
                 errorMessage: message,
                 httpStatus: httpStatus,
                 attempts: max(record.attempts, 1),
+                messageID: record.messageID,
                 content: content
             )
             let (_, incarnation) = deadLetters.current

@@ -73,38 +73,57 @@ public final class Pipeline: Service, Sendable {
 
     // MARK: - Running
 
+    /// Runs until asked to stop (graceful shutdown, ``requestStop()``, a failure), then shuts down:
+    /// drain, final commit, leave the group, flush the dead-letter producer; returns after all of that.
+    ///
+    /// Cancellation is a stop request, not an abort: the work runs in a task that the caller's
+    /// cancellation does not reach, and a cancelled `run` still drains, commits and leaves, within the
+    /// same bound as at SIGTERM (`--drain-timeout` + 18 s). Otherwise a cancelled service group (another
+    /// service failed) would end the work stream while the consumer kept its partitions.
     public func run() async throws {
-        try consumer.subscribe(topics: configuration.topics)
-        logger.info("Pipeline started", metadata: [PipelineLoggingKeys.topics: "\(configuration.topics.joined(separator: ","))"])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask {
-                    defer { self.tasks.finish() }
-                    var failure: (any Error)?
-                    do {
-                        try await self.fetchLoop()
-                    } catch {
-                        failure = error
-                        self.logger.error("Pipeline failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
-                    }
-                    await self.shutDown()
-                    if let failure { throw failure }
-                }
-                group.addTask { await self.healthLoop() }
-                // Workers, retry timers and probes are started through `tasks` and run as children here.
-                for await work in self.tasks.stream {
-                    group.addTask { await self.perform(work) }
-                }
-                // The fetch loop has shut down: end what is left (retry timers, the health loop).
-                group.cancelAll()
+        let work = Task { try await self.runUntilStopped() }
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await work.value
+            } onGracefulShutdown: {
+                self.requestStop()
             }
-        } onGracefulShutdown: {
+        } onCancel: {
             self.requestStop()
         }
     }
 
+    private func runUntilStopped() async throws {
+        try consumer.subscribe(topics: configuration.topics)
+        logger.info("Pipeline started", metadata: [PipelineLoggingKeys.topics: "\(configuration.topics.joined(separator: ","))"])
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask {
+                defer { self.tasks.finish() }
+                var failure: (any Error)?
+                do {
+                    try await self.fetchLoop()
+                } catch {
+                    failure = error
+                    self.logger.error("Pipeline failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
+                }
+                await self.shutDown()
+                if let failure { throw failure }
+            }
+            group.addTask { await self.healthLoop() }
+            // Workers, retry timers and probes are started through `tasks` and run as children here.
+            for await work in self.tasks.stream {
+                group.addTask { await self.perform(work) }
+            }
+            // The fetch loop has shut down: end what is left (retry timers, the health loop).
+            group.cancelAll()
+        }
+    }
+
     /// Asks the pipeline to stop (the same as a graceful shutdown of the service).
+    /// The first request starts the shutdown budget: rebalance callbacks from then on end by the
+    /// final commit's deadline (relay-spec §5).
     public func requestStop() {
+        state.stopRequested(at: .now, callbacksUntil: .now + configuration.drainTimeout + Self.finalCommitLimit)
         stopRequested.store(true, ordering: .relaxed)
     }
 
@@ -127,10 +146,15 @@ public final class Pipeline: Service, Sendable {
             for (partition, count) in consumedCounts { metrics.recordConsumed(partition, count: count) }
         }
         while !isStopRequested {
+            // Cancellation is a stop request: leave the loop, and the shutdown drains, commits and leaves.
+            if Task.isCancelled {
+                requestStop()
+                break
+            }
             markLoopTurn()
             let pauseAll = shouldThrottle(since: &throttledSince)
             if throttledSince != nil, !pauseAll {
-                try await Task.sleep(for: Self.throttleStep)
+                try? await Task.sleep(for: Self.throttleStep)
             } else {
                 let messages = try await consumer.poll(
                     maxMessages: configuration.pollBatchSize,
@@ -295,7 +319,7 @@ public final class Pipeline: Service, Sendable {
     /// 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile; the offsets
     /// stay in the tracker and the revoke handler commits them. Returns the failure, if any.
     @discardableResult
-    private func commitMoved(
+    func commitMoved(
         now: ContinuousClock.Instant = .now,
         timeout: Duration = KafkaConsumer.commitTimeout,
         operation: String = "periodic commit"
@@ -308,81 +332,6 @@ public final class Pipeline: Service, Sendable {
         guard !commits.isEmpty else { return nil }
         let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
         return await committer.commit(commits, consumer: consumer, timeout: timeout, operation: operation).error
-    }
-
-    // MARK: - Shutdown
-
-    /// Commits the final offsets. If the group is rebalancing, keeps polling, so librdkafka can finish the
-    /// rebalance through our callbacks (which lift the commit hold), and retries until `deadline`.
-    ///
-    /// A final commit can meet a rebalance that another member's leaving started (a rolling restart): in
-    /// librdkafka 2.0.2 a commit queued behind this member's JoinGroup is answered ILLEGAL_GENERATION and
-    /// the assignment is lost (librdkafka issue #4059). The offsets are then kept as unconfirmed, the
-    /// polling lets the member rejoin, and the assignment handler commits them when the partitions come
-    /// back; this waits for that as long as the deadline allows. Records polled meanwhile are dropped:
-    /// they are never marked done, so their offsets are not committed.
-    private func finalCommit(until deadline: ContinuousClock.Instant) async {
-        let owned = state.withLock { state in
-            state.commitsHeldUntil = nil
-            return state.assigned
-        }
-        while ContinuousClock.now < deadline {
-            let hold = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
-            if !hold {
-                let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
-                if let error = await commitMoved(timeout: remaining, operation: "final commit") {
-                    guard error.isGroupRebalancing || error.isRetriable else { return }
-                } else if state.withLock({ owned.isDisjoint(with: $0.unconfirmedCommits.keys) }) {
-                    return
-                }
-            }
-            guard ContinuousClock.now < deadline else { break }
-            _ = try? await consumer.poll(maxMessages: 100, timeout: .milliseconds(200))
-        }
-        logger.warning("Final commit did not succeed before its deadline; the next owner re-delivers from the last committed offset")
-    }
-
-    /// Stops new work, waits for in-flight jobs up to the drain timeout, commits, leaves the group and
-    /// flushes the dead-letter producer. Each step is bounded, Kafka reachable or not: the whole takes at
-    /// most the drain timeout plus 18 s (the final commit's 13 s, then both closes side by side).
-    private func shutDown() async {
-        logger.info("Draining in-flight events")
-        state.withLock { $0.beginDraining() }
-        let drained = await waitForJobs(in: nil, timeout: configuration.drainTimeout)
-        if !drained {
-            let abandoned = state.withLock { $0.activeRecords(in: nil) }
-            logger.warning("Drain timeout reached; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(abandoned)"])
-        }
-        await finalCommit(until: .now + Self.finalCommitLimit)
-        // The two clients are independent: close them side by side, so the whole stays within its bound.
-        async let deadLettersClosed: Void = deadLetters.close(timeout: Self.closeLimit)
-        do {
-            try await consumer.close(timeout: Self.closeLimit)
-        } catch {
-            logger.warning("Closing the consumer failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
-        }
-        await deadLettersClosed
-        state.withLock { $0.stop() }
-        updateGauges()
-        logger.info("Pipeline stopped")
-    }
-
-    /// Longest final commit and longest close of each Kafka client at shutdown.
-    /// The final commit may wait out one rebalance of the group (another member leaving at the same time).
-    static let finalCommitLimit: Duration = .seconds(13)
-    static let closeLimit: Duration = .seconds(5)
-
-    /// Waits (without polling) until no job holds records of `partitions` (nil: any), at most `timeout`.
-    /// Returns false on timeout.
-    func waitForJobs(in partitions: Set<KafkaTopicPartition>?, timeout: Duration) async -> Bool {
-        guard let signal = state.withLock({ $0.drainSignal(for: partitions) }) else { return true }
-        let drained = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            DispatchQueue.global().async {
-                continuation.resume(returning: signal.wait(timeout: .now() + timeout.timeInterval) == .success)
-            }
-        }
-        if !drained { state.withLock { $0.removeDrainSignal(signal) } }
-        return drained
     }
 }
 

@@ -25,6 +25,9 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
 
     /// How long reading committed offsets at assignment may take before the metadata is given up.
     static let committedReadTimeout: Duration = .seconds(5)
+    /// While stopping, waits and commits here share the shutdown budget (``SharedPipelineState``); a
+    /// read or commit is still given this long when the budget is spent.
+    static let commitFloor: Duration = .milliseconds(200)
 
     init(state: SharedPipelineState, drainTimeout: Duration, metadataLimit: Int, metrics: PipelineMetrics, logger: Logger) {
         self.state = state
@@ -43,7 +46,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         // nil when the read failed: then nothing recovered is re-applied (see UnconfirmedCommits).
         var committed: [KafkaTopicPartition: KafkaOffsetCommit]?
         do {
-            committed = try consumer.committedSync(partitions, timeout: Self.committedReadTimeout)
+            committed = try consumer.committedSync(partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
         } catch {
             // Without the metadata, everything above the committed offset is processed (re-sends only).
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
@@ -100,7 +103,12 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
         guard !recovered.isEmpty else { return [:] }
         let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
-        let outcome = committer.commitSync(recovered.mapValues(\.commit), consumer: consumer, operation: "assignment")
+        let outcome = committer.commitSync(
+            recovered.mapValues(\.commit),
+            consumer: consumer,
+            timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor),
+            operation: "assignment"
+        )
         if !outcome.failed.isEmpty {
             state.withLock { $0.keepUnconfirmed(recovered.filter { outcome.failed[$0.key] != nil }) }
         }
@@ -132,7 +140,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             return state.drainSignal(for: revoked)
         }
         logger.info(lost ? "Partitions lost: draining" : "Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
-        if let signal, signal.wait(timeout: .now() + drainTimeout.timeInterval) == .timedOut {
+        if let signal, signal.wait(timeout: .now() + state.callbackBudget(drainTimeout).timeInterval) == .timedOut {
             let left = state.withLock { state in
                 state.removeDrainSignal(signal)
                 return state.activeRecords(in: revoked)
@@ -146,7 +154,12 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         }
         if !commits.isEmpty, !lost {
             let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
-            _ = committer.commitSync(commits, consumer: consumer, operation: "revoke")
+            _ = committer.commitSync(
+                commits,
+                consumer: consumer,
+                timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor),
+                operation: "revoke"
+            )
         }
         for partition in partitions { metrics.clearPartition(partition) }
         metrics.revocations.increment()

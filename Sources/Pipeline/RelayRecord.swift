@@ -1,6 +1,7 @@
 import JuneClient
 import JuneTransform
 import Kafka
+import RelayFormats
 
 /// One consumed record on its way through the pipeline, with its delivery bookkeeping. ("Event" is the
 /// RudderStack JSON inside it.)
@@ -82,10 +83,21 @@ struct RelayRecord: Sendable {
     var offset: Int64 { payload.message.offset }
     var partition: KafkaTopicPartition { payload.lane.partition }
 
-    /// The messageId June sees in batch mode: the event's own, else `<topic>-<partition>-<offset>`
-    /// (stable across retries, replays and redrives).
+    /// The messageId June sees in batch mode (and the `june-relay.original.message-id` of its dead
+    /// letter): the event's own; else the id it had before a redrive (that header, which `dlq redrive`
+    /// keeps); else `<topic>-<partition>-<offset>`. Stable across retries, replays and redrives.
     static func messageID(request: Result<JuneRequest, TransformError>, message: KafkaMessage) -> String {
         if case .success(let request) = request, let id = request.messageID { return id }
+        if let header = message.headers.last(where: { $0.key == DeadLetterHeaders.originalMessageID }),
+            let value = header.value, !value.isEmpty
+        {
+            return String(decoding: value, as: UTF8.self)
+        }
         return "\(message.topic)-\(message.partition)-\(message.offset)"
+    }
+
+    /// ``messageID(request:message:)`` of this record (built once in batch mode).
+    var messageID: String {
+        payload.batchItem?.messageID ?? Self.messageID(request: payload.request, message: payload.message)
     }
 }

@@ -15,4 +15,7 @@ public enum DeadLetterHeaders {
     public static let originalSize = "june-relay.original.size"
     public static let valueOmitted = "june-relay.dead-letter.value-omitted"
     public static let failedAt = "june-relay.failed-at"
+    /// The messageId the relay used for the event (its own, or the `<topic>-<partition>-<offset>`
+    /// fallback). The one header `dlq redrive` keeps, so a redriven event keeps its id.
+    public static let originalMessageID = "june-relay.original.message-id"
 }

@@ -10,8 +10,10 @@ extension DeadLetterRedrive {
         headerString(message.headers, DeadLetterHeaders.valueOmitted) == "true"
     }
 
-    /// The record to write back: same key and value, the original headers without any `june-relay.*`
-    /// header (order kept), a new timestamp.
+    /// The record to write back: same key and value, the original headers without the `june-relay.*`
+    /// headers (order kept) except `june-relay.original.message-id`, a new timestamp. The relay takes
+    /// that header as the event's messageId when the event has none of its own, so June sees the id it
+    /// saw before the redrive (a fallback built from the new offset would differ).
     ///
     /// The partition is the original one when the record is redriven to the topic it came from
     /// (`june-relay.original.topic` is `to` and `june-relay.original.partition` is a partition of it), so a
@@ -31,7 +33,7 @@ extension DeadLetterRedrive {
             partition: partition,
             key: message.key,
             value: message.value,
-            headers: message.headers.filter { !$0.key.hasPrefix(relayHeaderPrefix) }
+            headers: message.headers.filter { !$0.key.hasPrefix(relayHeaderPrefix) || $0.key == DeadLetterHeaders.originalMessageID }
         )
     }
 

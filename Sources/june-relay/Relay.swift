@@ -18,14 +18,52 @@ enum Relay {
         }
     }
 
+    /// Runs the relay. Every start-up check comes before the consumer joins the group (relay-spec §8,
+    /// no half-started process): first the metrics port is bound (before any Kafka client exists, so a
+    /// taken port fails at once), then the Kafka properties, the topics and the June settings. A failure
+    /// is a start-up error, exit 2. While running, a failing service shuts the whole group down
+    /// gracefully (drain, commit, leave) and the process exits non-zero.
     static func run(settings: RelaySettings, logger: Logger) async throws {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets["relay_june_batch_events"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000]
         MetricsSystem.bootstrap(factory)
 
-        // Start-up checks, before anything is consumed: Kafka properties (librdkafka rejects unknown
-        // keys), then that every topic exists.
+        var metricsServer: MetricsServer?
+        if let port = settings.metricsPort {
+            let server = MetricsServer(port: port, registry: registry, logger: logger)
+            do {
+                try await server.bind()
+            } catch {
+                logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
+                throw ExitCode(2)
+            }
+            metricsServer = server
+        }
+        let pipeline: Pipeline
+        let june: JuneHTTPClient
+        do {
+            (pipeline, june) = try await startUp(settings: settings, logger: logger)
+        } catch {
+            await metricsServer?.close()
+            throw error
+        }
+        metricsServer?.attach(pipeline)
+        defer { logger.info("june-relay stopped") }
+        do {
+            try await runServices(pipeline: pipeline, metricsServer: metricsServer, settings: settings, logger: logger)
+        } catch {
+            logger.critical("The relay stopped because a service failed", metadata: ["error": "\(error)"])
+            try? await june.shutdown()
+            throw error
+        }
+        try? await june.shutdown()
+    }
+
+    /// The start-up checks after the metrics port: Kafka properties (librdkafka rejects unknown keys),
+    /// that every topic exists, the June settings; then the pipeline (its consumer has not joined yet).
+    /// Throws `ExitCode(2)` after logging the cause.
+    private static func startUp(settings: RelaySettings, logger: Logger) async throws -> (Pipeline, JuneHTTPClient) {
         let deadLetters: DeadLetterProducer
         do {
             let producerConfiguration = settings.producer
@@ -48,9 +86,8 @@ enum Relay {
         let kafkaStatistics = KafkaStatisticsMetrics()
         var consumerConfiguration = settings.consumer
         consumerConfiguration.statisticsHandler = { kafkaStatistics.record($0) }
-        let pipeline: Pipeline
         do {
-            pipeline = try Pipeline(
+            let pipeline = try Pipeline(
                 configuration: settings.pipeline,
                 consumerConfiguration: consumerConfiguration,
                 deadLetters: deadLetters,
@@ -59,16 +96,27 @@ enum Relay {
                 beforeProbe: settings.writeKeyFile.map { file in { @Sendable in reloadWriteKey(from: file, into: june, logger: logger) } },
                 logger: logger
             )
+            return (pipeline, june)
         } catch {
             logger.critical("Invalid Kafka configuration", metadata: ["error": "\(error)"])
             try? await june.shutdown()
             throw ExitCode(2)
         }
+    }
 
+    /// Runs the metrics server and the pipeline in one service group until SIGTERM/SIGINT or until one
+    /// of them ends. Either ending, with or without an error, shuts the group down gracefully: the
+    /// pipeline drains, commits and leaves the group (it is never cancelled mid-way), and the error, if
+    /// any, is thrown.
+    private static func runServices(
+        pipeline: Pipeline,
+        metricsServer: MetricsServer?,
+        settings: RelaySettings,
+        logger: Logger
+    ) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let port = settings.metricsPort {
-            let server = MetricsServer(port: port, registry: registry, pipeline: pipeline, logger: logger)
-            services.append(.init(service: server))
+        if let metricsServer {
+            services.append(.init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         }
         services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
@@ -87,14 +135,7 @@ enum Relay {
                 "dlq.topic": "\(settings.pipeline.deadLetterTopic)",
             ]
         )
-        defer { logger.info("june-relay stopped") }
-        do {
-            try await group.run()
-        } catch {
-            try? await june.shutdown()
-            throw error
-        }
-        try? await june.shutdown()
+        try await group.run()
     }
 
     private static func checkTopicsExist(settings: RelaySettings, logger: Logger) async throws {

@@ -103,7 +103,7 @@ struct RunCommand: AsyncParsableCommand {
         try Self.check("--max-uncommitted", maxUncommitted, in: 1...1_000_000_000)
         try Self.check("--metrics-port", metricsPort, in: 0...65_535)
         try Self.check("--batch-max-events", batchMaxEvents, in: 1...10_000)
-        try Self.check("--batch-max-bytes", batchMaxBytes, in: 1_024...(16 << 20))
+        try Self.check("--batch-max-bytes", batchMaxBytes, in: Self.minimumBatchMaxBytes...(16 << 20))
         try Self.check("--batch-linger", batchLinger, in: 0...60)
         guard requestTimeout <= drainTimeout else {
             throw ValidationError(
@@ -112,6 +112,10 @@ struct RunCommand: AsyncParsableCommand {
             )
         }
     }
+
+    /// The smallest `--batch-max-bytes`: an item up to the batch item limit (32 KB) must fit an empty
+    /// batch, or a lane whose head is such an item never gets a batch (relay-spec §10).
+    static let minimumBatchMaxBytes = PipelineConfiguration(topics: []).batchItemLimit + JuneBatchBody.envelopeSize
 
     static func check(_ flag: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else {

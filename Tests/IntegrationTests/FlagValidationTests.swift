@@ -26,6 +26,8 @@ struct FlagValidationTests {
         BadFlag(arguments: ["--batch-max-events", "0"], flag: "--batch-max-events"),
         BadFlag(arguments: ["--max-buffered-bytes", "10"], flag: "--max-buffered-bytes"),
         BadFlag(arguments: ["--delivery", "bogus"], flag: "--delivery"),
+        // An item of up to 32 KB must fit an empty batch (relay-spec §10): 20,000 bytes cannot hold one.
+        BadFlag(arguments: ["--delivery", "batch", "--batch-max-bytes", "20000"], flag: "--batch-max-bytes"),
     ]
 
     /// Arguments of a relay that would otherwise start (a loopback June URL needs no extra flag).

@@ -36,6 +36,7 @@ struct RedriveTests {
             KafkaHeader(key: "june-relay.original.offset", string: String(index)),
             KafkaHeader(key: "source", string: "rudderstack"),
             KafkaHeader(key: "june-relay.failed-at", string: "2026-11-26T12:00:00Z"),
+            KafkaHeader(key: "june-relay.original.message-id", string: "\(input)-\(3 - user)-\(index)"),
         ]
         return KafkaProducerRecord(
             topic: dlq, partition: Int32(user % 2), key: key, value: Array(#"{"n":\#(index)}"#.utf8), headers: headers
@@ -48,7 +49,7 @@ struct RedriveTests {
         return try await DeadLetterRedrive(bootstrapServers: kafka.bootstrapServers, logger: kafka.logger).run(options)
     }
 
-    @Test func movesEveryRecordWithoutRelayHeaders() async throws {
+    @Test func movesEveryRecordWithoutRelayHeadersButTheMessageID() async throws {
         let report = try await redrive()
         #expect(report.moved == Self.count)
         #expect(report.remaining == 0)
@@ -66,8 +67,9 @@ struct RedriveTests {
                     KafkaHeader(key: "traceparent", string: "00-trace-\(index)"),
                     KafkaHeader(key: "source", value: nil),
                     KafkaHeader(key: "source", string: "rudderstack"),
+                    // The one relay header kept: the relay reuses it as the messageId (relay-spec §6).
+                    KafkaHeader(key: "june-relay.original.message-id", string: "\(Self.input)-\(3 - index % 3)-\(index)"),
                 ])
-            #expect(!record.headers.contains { $0.key.hasPrefix("june-relay.") })
             // Back to the partition it was dead-lettered from.
             #expect(record.partition == Int32(3 - index % 3))
         }
@@ -106,7 +108,7 @@ struct RedriveTests {
         #expect(report.moved == Self.count)
         let redriven = try await kafka.readAll(topic: "other", count: Self.count)
         #expect(redriven.count == Self.count)
-        #expect(redriven.allSatisfy { !$0.headers.contains { $0.key.hasPrefix("june-relay.") } })
+        #expect(redriven.allSatisfy { $0.headers.filter { $0.key.hasPrefix("june-relay.") }.map(\.key) == ["june-relay.original.message-id"] })
     }
 
     // A missing topic is not tested here: the mock cluster creates any topic a metadata request names

@@ -1,4 +1,5 @@
 import Foundation
+import JuneTransform
 import Kafka
 import Testing
 
@@ -17,7 +18,7 @@ import Testing
     func make(_ errorMessage: String = "HTTP 400: nope", content: DeadLetterRecord.Content = .full) -> KafkaProducerRecord {
         DeadLetterRecord.make(
             for: message, topic: "events.dlq", reason: .rejected, errorMessage: errorMessage,
-            httpStatus: 400, attempts: 2, content: content, failedAt: Date(timeIntervalSince1970: 1_700_000_001)
+            httpStatus: 400, attempts: 2, messageID: "events-3-42", content: content, failedAt: Date(timeIntervalSince1970: 1_700_000_001)
         )
     }
 
@@ -38,13 +39,14 @@ import Testing
         #expect(headers["june-relay.original.offset"] == "42")
         #expect(headers["june-relay.original.timestamp"] == "1700000000123")
         #expect(headers["june-relay.failed-at"] == "2023-11-14T22:13:21Z")
+        #expect(headers["june-relay.original.message-id"] == "events-3-42")
         #expect(headers["june-relay.original.size"] == nil && headers["june-relay.dead-letter.value-omitted"] == nil)
     }
 
     @Test func transformFailuresHaveNoHTTPStatus() {
         let message = KafkaMessage(topic: "t", partition: 0, offset: 1, key: nil, value: nil, headers: [], timestamp: nil)
         let record = DeadLetterRecord.make(
-            for: message, topic: "t.dlq", reason: .invalidJSON, errorMessage: "x", httpStatus: nil, attempts: 1
+            for: message, topic: "t.dlq", reason: .invalidJSON, errorMessage: "x", httpStatus: nil, attempts: 1, messageID: "t-0-1"
         )
         let keys = record.headers.map(\.key)
         #expect(!keys.contains("june-relay.error.http-status"))
@@ -116,5 +118,40 @@ import Testing
         #expect(headers["june-relay.dead-letter.value-omitted"] == "true")
         #expect(headers["june-relay.original.topic"] == "events" && headers["june-relay.original.offset"] == "42")
         #expect(DeadLetterRecord.Content.full < .withoutValue && DeadLetterRecord.Content.withoutValue < .headersOnly)
+    }
+
+    // MARK: - The messageId across a redrive (relay-spec §6)
+
+    @Test func messageIDIsTheEventsOwnThenTheRedrivenHeaderThenTheCoordinates() {
+        let idHeader = KafkaHeader(key: "june-relay.original.message-id", value: Array("events-1-7".utf8))
+        let redriven = KafkaMessage(
+            topic: "events", partition: 2, offset: 900, key: nil, value: Array("{}".utf8), headers: [idHeader], timestamp: nil
+        )
+        let withoutID: Result<JuneRequest, TransformError> = .success(JuneRequest(type: .track, body: [], orderingKey: "u"))
+        let withID: Result<JuneRequest, TransformError> = .success(JuneRequest(type: .track, body: [], orderingKey: "u", messageID: "m-1"))
+        #expect(RelayRecord.messageID(request: withID, message: redriven) == "m-1")
+        #expect(RelayRecord.messageID(request: withoutID, message: redriven) == "events-1-7", "the id June saw before the redrive")
+        #expect(RelayRecord.messageID(request: withoutID, message: message) == "events-3-42")
+        let invalid: Result<JuneRequest, TransformError> = .failure(TransformError(reason: .invalidJSON, message: "x"))
+        #expect(RelayRecord.messageID(request: invalid, message: redriven) == "events-1-7")
+        let empty = KafkaMessage(
+            topic: "events", partition: 2, offset: 900, key: nil, value: nil,
+            headers: [KafkaHeader(key: "june-relay.original.message-id", value: [])], timestamp: nil
+        )
+        #expect(RelayRecord.messageID(request: withoutID, message: empty) == "events-2-900", "an empty header is no id")
+    }
+
+    @Test func aRedrivenRecordDeadLetteredAgainCarriesOneMessageIDHeader() {
+        let redriven = KafkaMessage(
+            topic: "events", partition: 2, offset: 900, key: nil, value: Array("{}".utf8),
+            headers: [KafkaHeader(key: "june-relay.original.message-id", value: Array("events-1-7".utf8))], timestamp: nil
+        )
+        let record = DeadLetterRecord.make(
+            for: redriven, topic: "events.dlq", reason: .rejected, errorMessage: "HTTP 400", httpStatus: 400, attempts: 1,
+            messageID: "events-1-7"
+        )
+        let ids = record.headers.filter { $0.key == "june-relay.original.message-id" }
+        #expect(ids.count == 1)
+        #expect(ids.first?.value == Array("events-1-7".utf8))
     }
 }
