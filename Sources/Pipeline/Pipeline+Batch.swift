@@ -149,6 +149,7 @@ extension Pipeline {
             for item in items { metrics.recordDelivered(item.request.type) }
             noteTransition(state.withLock { state in
                 markDelivered(records, in: &state)
+                noteCapacity(.success, rtt: now - started, at: now, in: &state)
                 return state.recordAccepted(at: now)
             })
             return ([], nil)
@@ -157,7 +158,10 @@ extension Pipeline {
                 if await deadLetterRejected(&records[0], status: status, message: message, firstAttempt: false, at: now) { return ([], nil) }
                 return (records, nil)
             }
-            noteTransition(state.withLock { $0.recordAnswered(at: now) })
+            noteTransition(state.withLock { state in
+                noteCapacity(.success, rtt: now - started, at: now, in: &state)
+                return state.recordAnswered(at: now)
+            })
             // Halves that could not be answered within the job's deadline (another request as long as
             // this one) go back at once, each alone: the job ends in time and the search goes on in parallel.
             guard now + (now - started) < deadline else { return (Self.alone(records), nil) }
@@ -170,7 +174,12 @@ extension Pipeline {
             return (records, nil)
         case .retryable(let status, let retryAfter, let message):
             let (transition, givingUp) = state.withLock { state in
-                (state.recordRetryableFailure(at: now), records.map { self.givesUp($0, at: now, in: state) })
+                let givingUp = records.map { self.givesUp($0, at: now, in: state) }
+                // A batch of records all given up on fails for them, not for June's capacity.
+                if givingUp.contains(false) {
+                    noteCapacity(Self.capacitySignal(retryAfter: retryAfter), rtt: nil, at: now, in: &state)
+                }
+                return (state.recordRetryableFailure(at: now), givingUp)
             }
             noteTransition(transition, message: message)
             var left: [RelayRecord] = []

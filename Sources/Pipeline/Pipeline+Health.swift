@@ -11,6 +11,8 @@ extension Pipeline {
     /// Acts on a change of June's health: logs it, sets the gauges, and restarts work on recovery.
     func noteTransition(_ transition: PipelineState.Transition?, message: String? = nil) {
         guard let transition else { return }
+        // Every transition restarts the concurrency limiter's slow start.
+        metrics.concurrencyLimit.record(state.withLock { $0.limiter.limit })
         switch transition {
         case .outageBegan:
             metrics.outage.record(1)
@@ -176,6 +178,10 @@ extension Pipeline {
         public var refusedReason: String?
         public var assignedPartitions: Int
         public var inFlight: Int
+        /// June requests that may be outstanding while running (`--concurrency`).
+        public var concurrencyLimit: Int
+        /// The limiter's round-trip-time baseline, in seconds; nil before the first measured window.
+        public var rttBaseline: Double?
         public var buffered: Int
         public var bufferedBytes: Int
         public var uncommitted: Int64
@@ -200,6 +206,8 @@ extension Pipeline {
                 refusedReason: refusedReason,
                 assignedPartitions: state.assigned.count,
                 inFlight: state.inFlight,
+                concurrencyLimit: state.limiter.limit,
+                rttBaseline: state.limiter.baselineRTT?.timeInterval,
                 buffered: state.tracker.totalUnfinished,
                 bufferedBytes: state.lanes.queuedBytes,
                 uncommitted: state.assigned.reduce(0) { $0 + state.tracker.uncommittedCount($1) },
@@ -234,11 +242,14 @@ extension Pipeline {
             "\"ready\":\(isReady)",
             "\"assignedPartitions\":\(snapshot.assignedPartitions)",
             "\"inFlight\":\(snapshot.inFlight)",
+            "\"concurrency\":\"\(configuration.concurrency.rawValue)\"",
+            "\"concurrencyLimit\":\(snapshot.concurrencyLimit)",
             "\"buffered\":\(snapshot.buffered)",
             "\"bufferedBytes\":\(snapshot.bufferedBytes)",
             "\"uncommitted\":\(snapshot.uncommitted)",
             "\"delivery\":\"\(configuration.delivery.rawValue)\"",
         ]
+        if let rtt = snapshot.rttBaseline { fields.append("\"rttBaselineSeconds\":\(String(format: "%.4f", rtt))") }
         if let since = snapshot.unavailableFor { fields.append("\"unavailableForSeconds\":\(String(format: "%.1f", since))") }
         if let status = snapshot.refusedStatus, let reason = snapshot.refusedReason {
             fields.append("\"refusedStatus\":\(status)")
@@ -256,6 +267,8 @@ extension Pipeline {
         metrics.bufferedBytes.record(snapshot.bufferedBytes)
         metrics.outage.record(snapshot.inOutage ? 1 : 0)
         metrics.assigned.record(snapshot.assignedPartitions)
+        metrics.concurrencyLimit.record(snapshot.concurrencyLimit)
+        if let baseline = snapshot.rttBaseline { metrics.rttBaseline.record(baseline) }
         let now = ContinuousClock.now
         let backlog: [(KafkaTopicPartition, Int64, Duration?, Int64?)] = state.withLock { state in
             state.assigned.map { partition in

@@ -52,10 +52,15 @@ extension Pipeline {
             while let current = job {
                 let records = await run(current)
                 let lane = records.count == 1 ? records[0].lane : nil
-                job = state.withLock { state in
+                let extra: [PipelineJob]
+                (job, extra) = state.withLock { state in
                     state.endJob(records)
-                    return takeJob(&state, preferring: lane)
+                    let next = takeJob(&state, preferring: lane)
+                    // Slots the concurrency limit gained meanwhile get workers of their own (a worker
+                    // only ever carries one job, and nothing else starts workers while the buffer is full).
+                    return (next, next == nil ? [] : takeJobs(&state))
                 }
+                startWorkers(extra)
             }
         case .retry(let ticket, let delay):
             do {
@@ -106,6 +111,7 @@ extension Pipeline {
             metrics.recordDelivered(request.type)
             noteTransition(state.withLock { state in
                 markDelivered([record], in: &state)
+                noteCapacity(.success, rtt: now - started, at: now, in: &state)
                 return state.recordAccepted(at: now)
             })
         case .rejected(let status, let message):
@@ -123,6 +129,7 @@ extension Pipeline {
             let (transition, givesUp): (PipelineState.Transition?, Bool) = state.withLock { state in
                 if firstAttempt { record.unavailableTimeAtFirstAttempt = state.unavailableTime(at: now) }
                 if self.givesUp(record, at: now, in: state) { return (nil, true) }
+                noteCapacity(Self.capacitySignal(retryAfter: retryAfter), rtt: nil, at: now, in: &state)
                 return (state.recordRetryableFailure(at: now), false)
             }
             noteTransition(transition, message: message)
@@ -146,6 +153,8 @@ extension Pipeline {
     ) async -> Bool {
         let lane = record.lane
         let (transition, deadLetter, unavailable) = state.withLock { state in
+            // June answered about the event: it did the work (a success for the concurrency limit).
+            noteCapacity(.success, rtt: nil, at: now, in: &state)
             let (transition, deadLetter) = state.recordRejected(lane: lane, status: status, at: now)
             return (transition, deadLetter, state.unavailableTime(at: now))
         }
@@ -157,6 +166,24 @@ extension Pipeline {
         logger.warning("June rejected an event", metadata: record.logMetadata([PipelineLoggingKeys.statusCode: "\(status)"]))
         await deadLetterAndFinish(record, reason: .rejected, message: message, httpStatus: status)
         return true
+    }
+
+    /// Feeds one answer to the concurrency limiter (under the state lock); the limit gauge follows it.
+    func noteCapacity(
+        _ signal: ConcurrencyLimiter.Signal,
+        rtt: Duration?,
+        at now: ContinuousClock.Instant,
+        in state: inout PipelineState
+    ) {
+        let before = state.limiter.limit
+        let limit = state.recordCapacitySignal(signal, rtt: rtt, at: now)
+        if limit != before { metrics.concurrencyLimit.record(limit) }
+    }
+
+    /// A retryable failure (429, 5xx, 408, a timeout, a connection error) as the limiter sees it: June
+    /// is overloaded or unreachable; with `Retry-After`, for that long.
+    static func capacitySignal(retryAfter: Duration?) -> ConcurrencyLimiter.Signal {
+        retryAfter.map { .retryAfter($0) } ?? .overload
     }
 
     /// Dead-letters a record June kept failing as `retries-exhausted`, and quarantines its lane.

@@ -54,7 +54,11 @@ public final class Pipeline: Service, Sendable {
         self.transformer = JuneTransformer(maxEventBytes: configuration.maxEventBytes)
         self.tasks = PipelineTasks()
         let state = SharedPipelineState(
-            PipelineState(maxInFlight: configuration.maxInFlight, outageThreshold: configuration.outageThreshold)
+            PipelineState(
+                maxInFlight: configuration.maxInFlight,
+                outageThreshold: configuration.outageThreshold,
+                concurrency: configuration.concurrency
+            )
         )
         self.state = state
         let handler = PipelineRebalanceHandler(

@@ -15,6 +15,9 @@ public struct PipelineConfiguration: Sendable {
     public var deadLetterTopic: String
     /// Maximum June requests (and dead-letter writes) in flight per process. Default: 256.
     public var maxInFlight = 256
+    /// How the in-flight limit is set: learned from June's answers between 1 and `maxInFlight`
+    /// (`.adaptive`), or `maxInFlight` always (`.fixed`). Default: adaptive.
+    public var concurrency: ConcurrencyMode = .adaptive
     /// How long a revoke or a shutdown waits for in-flight requests before committing. Default: 10 s.
     public var drainTimeout: Duration = .seconds(10)
     /// The deadline of one June request (the client's `requestTimeout`): a job of several requests (a

@@ -32,6 +32,8 @@ import Synchronization
 /// | `relay_dead_letter_values_omitted_total` | counter | — | dead letters written without their value (too large) |
 /// | `relay_producer_replacements_total` | counter | — | fatal dead-letter producers replaced |
 /// | `relay_june_batch_events` | histogram | — | events per June request |
+/// | `relay_june_concurrency_limit` | gauge | — | June requests that may be outstanding (`--concurrency`: learned, or `--max-in-flight`) |
+/// | `relay_june_rtt_baseline_seconds` | gauge | — | the concurrency limiter's round-trip-time baseline (moving average) |
 /// | `relay_commit_metadata_ignored_total` | counter | reason | committed metadata not used at assignment (another base or partition, old, malformed, foreign) |
 public final class PipelineMetrics: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
@@ -68,6 +70,8 @@ public final class PipelineMetrics: Sendable {
     let valuesOmitted = Counter(label: "relay_dead_letter_values_omitted_total")
     let producerReplacements = Counter(label: "relay_producer_replacements_total")
     let batchEvents = Recorder(label: "relay_june_batch_events")
+    let concurrencyLimit = Gauge(label: "relay_june_concurrency_limit")
+    let rttBaseline = Gauge(label: "relay_june_rtt_baseline_seconds")
     /// The refusal statuses June answers with; others (other 3xx) get their gauge when first seen.
     static let commonRefusalStatuses = [301, 302, 307, 308, 401, 403, 404, 405, 407, 410]
     private let refused = Mutex<[String: Gauge]>([:])

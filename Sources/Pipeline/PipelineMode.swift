@@ -1,7 +1,7 @@
 /// What the pipeline is doing, as one value: the in-flight limit and whether consumption is paused
 /// follow from it, instead of from flags and a limit used as a side channel.
 enum PipelineMode: Sendable, Equatable {
-    /// Consuming and delivering, up to `maxInFlight` requests.
+    /// Consuming and delivering, up to the concurrency limit (at most `maxInFlight` requests).
     case running
     /// June fails broadly (timeouts, 5xx): consumption paused, June probed on a timer.
     case outage(since: ContinuousClock.Instant)
@@ -14,7 +14,7 @@ enum PipelineMode: Sendable, Equatable {
     /// Shut down.
     case stopped
 
-    /// Requests (and dead-letter writes) that may be in flight.
+    /// Requests (and dead-letter writes) that may be in flight, given the limit while running.
     func inFlightLimit(maxInFlight: Int) -> Int {
         self == .running ? maxInFlight : 0
     }

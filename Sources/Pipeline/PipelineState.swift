@@ -9,6 +9,10 @@ struct PipelineState: Sendable {
     var tracker = OffsetTracker()
     var lanes = LaneTable()
     let maxInFlight: Int
+    /// The in-flight limit while running: learned from June's answers (`--concurrency adaptive`) or
+    /// `maxInFlight` (`fixed`). Back to slow start whenever June becomes unavailable and when it
+    /// recovers, so June just back (or a refused key) never gets a full burst.
+    private(set) var limiter: ConcurrencyLimiter
     /// June's health as its answers show it (outages, acceptances, rejection storms).
     private(set) var health: JuneHealth
     private(set) var mode: PipelineMode = .running
@@ -41,19 +45,30 @@ struct PipelineState: Sendable {
     /// Periodic commits wait this long after a rebalance callback, and after a commit that met a rebalance.
     static let rebalanceQuietPeriod: Duration = .seconds(10)
 
-    init(maxInFlight: Int, outageThreshold: Int = 10) {
+    /// `concurrency` defaults to `.fixed` here (the pipeline passes `--concurrency`): the state's own
+    /// tests count slots against `maxInFlight`.
+    init(maxInFlight: Int, outageThreshold: Int = 10, concurrency: ConcurrencyMode = .fixed) {
         self.maxInFlight = maxInFlight
+        self.limiter = ConcurrencyLimiter(mode: concurrency, ceiling: maxInFlight)
         self.health = JuneHealth(outageThreshold: outageThreshold)
     }
 
-    var inFlightLimit: Int { mode.inFlightLimit(maxInFlight: maxInFlight) }
+    var inFlightLimit: Int { mode.inFlightLimit(maxInFlight: limiter.limit) }
+
+    /// Feeds one June answer to the limiter (`inFlight` counts the answered job, whose slot is still
+    /// held). Returns the limit.
+    mutating func recordCapacitySignal(_ signal: ConcurrencyLimiter.Signal, rtt: Duration?, at now: ContinuousClock.Instant) -> Int {
+        limiter.record(signal, rtt: rtt, inFlight: inFlight, at: now)
+        return limiter.limit
+    }
     var isStopping: Bool { mode == .draining || mode == .stopped }
 
     // MARK: Jobs
 
     /// Takes a free slot for a job made of `records` (all of one lane, or a batch of runs).
-    mutating func startJob(_ records: [RelayRecord]) {
+    mutating func startJob(_ records: [RelayRecord], at now: ContinuousClock.Instant = .now) {
         inFlight += 1
+        limiter.started(inFlight: inFlight, at: now)
         for record in records { activeRecords[record.partition, default: 0] += 1 }
     }
 
@@ -222,6 +237,7 @@ struct PipelineState: Sendable {
         if mode.isRejectingAll || isStopping { return (nil, !mode.isRejectingAll) }
         guard health.rejected(lane: lane, at: now) else { return (recover(at: now), true) }
         mode = .refused(since: mode.unavailableSince ?? now, status: status, rejectingAll: true)
+        limiter.restart(at: now)
         return (.rejectingAllBegan(status: status), false)
     }
 
@@ -231,6 +247,7 @@ struct PipelineState: Sendable {
         let wasRefused = if case .refused = mode { true } else { false }
         unavailableTotal += now - since
         mode = .running
+        limiter.restart(at: now)
         return .recovered(after: now - since, wasRefused: wasRefused)
     }
 
@@ -239,6 +256,7 @@ struct PipelineState: Sendable {
     mutating func recordRetryableFailure(at now: ContinuousClock.Instant) -> Transition? {
         guard health.retryableFailure(at: now), mode == .running else { return nil }
         mode = .outage(since: now)
+        limiter.restart(at: now)
         return .outageBegan
     }
 
@@ -248,6 +266,7 @@ struct PipelineState: Sendable {
         switch mode {
         case .running:
             mode = .refused(since: now, status: status)
+            limiter.restart(at: now)
             return .refusalBegan(status: status)
         case .outage(let since):
             // The outage turned into a refusal: one unavailable episode, still counted from its start.

@@ -48,6 +48,7 @@ struct RelaySettings: Sendable {
 
         var pipeline = PipelineConfiguration(topics: command.topic, deadLetterTopic: command.dlqTopic)
         pipeline.maxInFlight = command.maxInFlight
+        pipeline.concurrency = command.concurrency
         pipeline.drainTimeout = .seconds(command.drainTimeout)
         pipeline.requestTimeout = .seconds(command.requestTimeout)
         pipeline.commitInterval = .seconds(command.commitInterval)

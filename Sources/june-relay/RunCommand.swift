@@ -36,8 +36,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "PEM file of extra trusted root certificates for June (a private CA or a TLS-inspecting proxy).")
     var juneCAFile: String?
 
-    @Option(help: "Maximum June requests (single events or batches) in flight per process.")
+    @Option(help: "Maximum June requests (single events or batches) in flight per process: the ceiling of the adaptive limit.")
     var maxInFlight = 256
+
+    @Option(help: "adaptive: learn June's capacity from its answers (start at 8, grow while answers are quick, cut on 429/5xx/timeouts); fixed: always --max-in-flight.")
+    var concurrency = ConcurrencyMode.adaptive
 
     @Option(help: "Seconds to wait for in-flight requests on revoke and shutdown (at least --request-timeout).")
     var drainTimeout = 10.0
@@ -143,3 +146,4 @@ struct RunCommand: AsyncParsableCommand {
 }
 
 extension PipelineConfiguration.Delivery: ExpressibleByArgument {}
+extension ConcurrencyMode: ExpressibleByArgument {}

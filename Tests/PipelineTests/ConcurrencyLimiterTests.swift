@@ -123,9 +123,32 @@ import Testing
         // 1% slower: neither growth nor a cut.
         driver.answer(rtt: .microseconds(20_200), count: 4)
         #expect(driver.limit == grown)
-        // Twice the baseline: cut, once for the window.
-        driver.answer(rtt: .milliseconds(40), count: 4)
+        // Twice the baseline, lasting: cut (the window the step falls in is only noted), once.
+        driver.answer(rtt: .milliseconds(40), count: 8)
         #expect(driver.limit == Int(Double(grown) * 0.9))
+    }
+
+    @Test func aRequestStartingAtTheLimitCountsAsReachingIt() {
+        // Answers arrive with a slot already free (not yet refilled); the starts fill the limit.
+        var starting = Driver()
+        var idle = Driver()
+        for _ in 0..<100 {
+            starting.limiter.started(inFlight: starting.limit, at: starting.now)
+            starting.answer(count: 1, saturated: false)
+            idle.answer(count: 1, saturated: false)
+        }
+        #expect(starting.limit > 8, "starts at the limit are evidence it holds requests back")
+        #expect(idle.limit == 8, "without them the limit does not grow")
+    }
+
+    @Test func aSingleSlowWindowIsNotACut() {
+        var driver = Driver()
+        driver.answer(for: .milliseconds(500))
+        let grown = driver.limit
+        // One slow answer (a scheduling hiccup) makes one window slow, among steady ones: no cut.
+        driver.answer(rtt: .milliseconds(30), count: 1)
+        driver.answer(rtt: .milliseconds(20), count: 8)
+        #expect(driver.limit >= grown)
     }
 
     @Test func aQueueFormingAboveTheLimitIsCutBeforeTheRTTDoubles() {

@@ -65,6 +65,10 @@ package struct StubStats: Decodable, Sendable, CustomStringConvertible {
     package var duplicateMessageIds: Int?
     package var concurrentUserViolations: Int?
     package var probes: Int?
+    // Capacity counters (`--capacity`, `--capacity-429`).
+    package var served: Int?
+    package var peakConcurrent: Int?
+    package var capacityRejections: Int?
 
     package var description: String {
         var text =

@@ -19,14 +19,17 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 ///   per second. The first window only sets the baseline.
 /// - **Growth (+1).** At the end of a window with no overload, whose mean RTT is at most the baseline
 ///   (as in Vector: a rising RTT means a queue is forming, so growth stops there; `Tuning.growthTolerance`
-///   of 0.1% only keeps a steady RTT's rounding from blocking growth) and in which the limit was reached (an answer arrived with `inFlight >= limit`: without
-///   that there is no evidence the limit holds anything back).
+///   of 0.1% only keeps a steady RTT's rounding from blocking growth) and in which the limit was
+///   reached (a request started, or an answer arrived, with `inFlight >= limit`: without that there is
+///   no evidence the limit holds anything back).
 /// - **Cut (× 0.9, at most once per window).** At once on an `.overload` or `.retryAfter`, which also
 ///   starts a new window in which the limit neither grows nor is cut again (the answers to requests
-///   sent at the old limit are still arriving); or at the end of a window whose mean RTT is well above the baseline: by 2.5 standard
-///   deviations of the baseline (Vector's `rtt_deviation_scale`), but at least 2% (so a perfectly steady
-///   RTT is not cut for rounding noise) and at most 100% (a window at twice the baseline is always
-///   cut, however noisy the baseline). Never below 1 (`floor`), never above `ceiling`.
+///   sent at the old limit are still arriving); or at the end of a window whose mean RTT is well
+///   above the baseline: by 2.5 standard deviations of the baseline (Vector's `rtt_deviation_scale`),
+///   but at least 2% and at most 100%. A queue persists and a scheduling hiccup does not (a steady
+///   20 ms June measured through the relay has ±0.5–2 ms spikes, which cut the limit to a fraction of
+///   June's capacity when one window sufficed): the RTT cut needs two such windows in a row (the
+///   first leaves the baseline alone), or one 50% above the baseline (`Tuning.immediateRise`). Never below 1 (`floor`), never above `ceiling`.
 /// - **Retry-After** cuts like an overload and also holds growth back until its time has passed.
 /// - **Slow start.** The limit starts at 8 (`Tuning.initialLimit`, at most the ceiling), and
 ///   ``restart(at:)`` goes back to it when an outage or a refusal ends. The baseline is kept across a
@@ -54,6 +57,7 @@ public struct ConcurrencyLimiter: Sendable {
         public var deviationScale = 2.5
         public var minimumRise = 0.02
         public var maximumRise = 1.0
+        public var immediateRise = 0.5
         public var decreaseRatio = 0.9
         public var minimumWindow: Duration = .milliseconds(20)
 
@@ -87,6 +91,8 @@ public struct ConcurrencyLimiter: Sendable {
     private var baseline: Baseline?
     private var window: Window?
     private var growthBlockedUntil: ContinuousClock.Instant?
+    /// Windows in a row whose RTT was well above the baseline.
+    private var slowWindows = 0
 
     public init(mode: ConcurrencyMode, ceiling: Int, tuning: Tuning = Tuning()) {
         self.mode = mode
@@ -137,6 +143,15 @@ public struct ConcurrencyLimiter: Sendable {
         }
     }
 
+    /// A request started with `inFlight` requests outstanding, itself included. When that fills the
+    /// limit, the current window has reached it (as Vector notes it at a request's start: by the time
+    /// an answer arrives, its slot and others may already be free and not yet refilled).
+    public mutating func started(inFlight: Int, at now: ContinuousClock.Instant) {
+        guard inFlight >= self.limit else { return }
+        if self.window == nil { self.window = Window(end: now + self.windowLength) }
+        self.window?.reachedLimit = true
+    }
+
     /// Slow start again (after an outage or a refusal ended): the limit goes back to the initial one,
     /// a new window starts at `now`; the baseline is kept.
     public mutating func restart(at now: ContinuousClock.Instant) {
@@ -172,9 +187,17 @@ public struct ConcurrencyLimiter: Sendable {
             let rise = min(max(deviation, self.tuning.minimumRise * baseline.mean), self.tuning.maximumRise * baseline.mean)
             let blocked = self.growthBlockedUntil.map { now < $0 } ?? false
             if mean >= baseline.mean + rise {
+                // A queue persists, a scheduling hiccup does not: one slow window is only noted (and
+                // leaves the baseline alone); the next one in a row cuts. 50% above the baseline cuts at once.
+                self.slowWindows += 1
+                guard self.slowWindows >= 2 || mean >= baseline.mean * (1 + self.tuning.immediateRise) else { return }
+                self.slowWindows = 0
                 self.cut()
-            } else if window.reachedLimit, !blocked, mean <= baseline.mean * (1 + self.tuning.growthTolerance) {
-                self.grow()
+            } else {
+                self.slowWindows = 0
+                if window.reachedLimit, !blocked, mean <= baseline.mean * (1 + self.tuning.growthTolerance) {
+                    self.grow()
+                }
             }
         }
         let alpha = self.tuning.ewmaAlpha

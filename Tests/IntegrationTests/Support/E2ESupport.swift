@@ -29,10 +29,11 @@ struct RelayStatus: Decodable, Sendable, CustomStringConvertible {
     var refusedStatus: Int?
     var refusedReason: String?
     var unavailableForSeconds: Double?
+    var concurrencyLimit: Int?
 
     var description: String {
         "mode=\(mode) ready=\(ready) assigned=\(assignedPartitions) inFlight=\(inFlight) buffered=\(buffered) "
-            + "uncommitted=\(uncommitted) refusedStatus=\(refusedStatus.map(String.init) ?? "-") refusedReason=\(refusedReason ?? "-")"
+            + "uncommitted=\(uncommitted) refusedStatus=\(refusedStatus.map(String.init) ?? "-") refusedReason=\(refusedReason ?? "-") limit=\(concurrencyLimit.map(String.init) ?? "-")"
     }
 }
 
