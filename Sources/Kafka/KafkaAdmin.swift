@@ -61,6 +61,13 @@ public final class KafkaAdmin: Sendable {
         }
     }
 
+    /// The cluster id the brokers report, or `nil` when none arrived in `timeout`.
+    public func clusterID(timeout: Duration) async -> String? {
+        let client = self.client
+        let timeoutMilliseconds = timeout.clampedMilliseconds
+        return try? await queue.runBlocking { () throws(KafkaError) -> String? in client.clusterID(timeoutMilliseconds: timeoutMilliseconds) }
+    }
+
     /// The partition's low watermark (first offset still stored) and high watermark (next offset to be
     /// written), from the partition leader.
     public func watermarks(_ tp: KafkaTopicPartition, timeout: Duration) async throws(KafkaError) -> (low: Int64, high: Int64) {

@@ -32,30 +32,48 @@ extension KafkaConsumer {
     ) async throws(KafkaError) -> OnlyMemberJoin {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
-        let watcher = JoinWatcher()
-        let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceHandler: watcher)
-        let assigned: Set<KafkaTopicPartition>
-        do throws(KafkaError) {
-            try consumer.subscribe(topics: [topic])
-            while !watcher.sawAssignment, clock.now < deadline {
-                // Records are never returned here: the watcher pauses every assigned partition.
-                _ = try await consumer.poll(maxMessages: 16, timeout: .milliseconds(100))
+        // A join unanswered for longer than the member's own session may never be answered: librdkafka
+        // 2.0.2's mock cluster (the dev broker) parks a JoinGroup while the group waits out a departed
+        // member, and its session timer meanwhile deletes the parked member with its pending answer,
+        // which the client then awaits for max.poll.interval.ms + 3 s (rd_kafka_mock_cgrp.c: only join,
+        // sync and heartbeat count as activity). So each attempt lasts the session timeout plus 3 s;
+        // then the member is closed and a fresh one joins. On Kafka a new joiner is never dropped like
+        // that, and replacing one that waits is harmless. The closed member had no assignment: with a
+        // sticky assignor its handle is kept until exit (librdkafka issue #4312, see RDKafkaClient.deinit).
+        let session = configuration.properties()["session.timeout.ms"].flatMap { Int64($0) } ?? 45_000
+        let attemptLength = Duration.milliseconds(session + 3_000)
+        while true {
+            let attemptDeadline = min(deadline, clock.now.advanced(by: attemptLength))
+            let watcher = JoinWatcher()
+            let consumer = try KafkaConsumer(configuration: configuration, logger: logger, rebalanceHandler: watcher)
+            let assigned: Set<KafkaTopicPartition>
+            do throws(KafkaError) {
+                try consumer.subscribe(topics: [topic])
+                while !watcher.sawAssignment, clock.now < attemptDeadline {
+                    // Records are never returned here: the watcher pauses every assigned partition.
+                    _ = try await consumer.poll(maxMessages: 16, timeout: .milliseconds(100))
+                }
+                assigned = Set(try consumer.assignment().filter { $0.topic == topic })
+            } catch {
+                try? await consumer.close()
+                throw error
             }
-            assigned = Set(try consumer.assignment().filter { $0.topic == topic })
-        } catch {
-            try? await consumer.close()
-            throw error
+            guard watcher.sawAssignment else {
+                // Bounded: an assignment arriving during the close can hang it (librdkafka issue #4527).
+                try? await consumer.close(timeout: .seconds(5))
+                if clock.now < deadline {
+                    logger.info("No answer to joining the group within the session timeout; joining again with a new member")
+                    continue
+                }
+                return .timedOut
+            }
+            guard assigned == partitions else {
+                try? await consumer.close()
+                return .otherMembers(assigned: assigned.count, expected: partitions.count)
+            }
+            watcher.finishJoining()
+            return .joined(consumer)
         }
-        guard watcher.sawAssignment else {
-            try? await consumer.close()
-            return .timedOut
-        }
-        guard assigned == partitions else {
-            try? await consumer.close()
-            return .otherMembers(assigned: assigned.count, expected: partitions.count)
-        }
-        watcher.finishJoining()
-        return .joined(consumer)
     }
 }
 

@@ -23,6 +23,12 @@ public final class KafkaMockCluster: Sendable {
 
     private let cluster: RDKafkaMockCluster
 
+    /// Whether a cluster id (``KafkaAdmin/clusterID(timeout:)``) is one librdkafka's mock cluster
+    /// generates (`mockCluster<hex>`): the brokers are a `dev-broker` or an in-process mock.
+    public static func isMockClusterID(_ id: String) -> Bool {
+        id.hasPrefix("mockCluster")
+    }
+
     /// Starts a cluster of `brokers` brokers (ids 1...brokers).
     public init(brokers: Int = 3, logger: Logger) throws(KafkaError) {
         precondition(brokers > 0, "a mock cluster needs at least one broker")

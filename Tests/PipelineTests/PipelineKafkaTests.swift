@@ -195,10 +195,14 @@ import Testing
     /// queues behind its JoinGroup and is answered ILLEGAL_GENERATION, which makes librdkafka 2.0.2 drop
     /// the assignment (librdkafka issue #4059). A keeps the offsets, rejoins while it shuts down and
     /// commits them when the partitions come back: the group ends at the end of both partitions. With
-    /// periodic commits off, only the shutdown commits record anything.
+    /// periodic commits off, only the shutdown commits record anything. The group starts with offset 0
+    /// committed on both partitions: A re-applies a lost commit only over the offset its ownership was
+    /// based on, never where the group had none (relay-spec §5).
     @Test(.timeLimit(.minutes(2)))
     func aFinalCommitThatMeetsAnotherMembersLeaveIsStillRecorded() async throws {
         let (cluster, topic, group) = try Support.cluster(topic: "rolling", partitions: 2)
+        try await KafkaTestClient(bootstrapServers: cluster.bootstrapServers)
+            .commitAsRelay(group: group, topic: topic, partitions: 2, offsets: [0: 0, 1: 0])
         let log = CallLog()
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.commitInterval = .seconds(600)

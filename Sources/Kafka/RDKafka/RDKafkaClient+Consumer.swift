@@ -189,8 +189,23 @@ extension RDKafkaClient {
     }
 
     /// Leaves the group (running the revoke callback) and stops fetching. Blocking.
+    ///
+    /// A subscribed consumer unsubscribes first. librdkafka 2.0.2 closes a `cooperative-sticky` member
+    /// without a LeaveGroup: on close it revokes the assignment incrementally, and when that is done its
+    /// terminate branch (`rd_kafka_cgrp_incr_unassign_done`, still so in 2.x for the classic protocol)
+    /// unassigns and terminates without `rd_kafka_cgrp_leave_maybe`. The group then keeps the departed
+    /// member until its `session.timeout.ms` (45 s by default), and whoever joins next (a new relay,
+    /// `offsets reset`) waits that long. `rd_kafka_unsubscribe` takes the path that does leave
+    /// (librdkafka 1.7.0 fixed it for unsubscribe, PR #3375); the close then serves the revoke callback
+    /// as before and waits for the LeaveGroup answer. No upstream issue for the close path was found.
     func consumerClose() throws(KafkaError) {
         guard markConsumerClosed() else { return }
+        if isSubscribed {
+            let unsubscribed = rd_kafka_unsubscribe(withUnsafeHandleUnchecked)
+            if unsubscribed != RD_KAFKA_RESP_ERR_NO_ERROR {
+                logger.debug("Kafka consumer unsubscribe before close failed", metadata: [KafkaLoggingKeys.errorCode: "\(unsubscribed.rawValue)"])
+            }
+        }
         let code = rd_kafka_consumer_close(withUnsafeHandleUnchecked)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "consumer close") }
     }

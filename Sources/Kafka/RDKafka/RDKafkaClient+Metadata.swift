@@ -29,3 +29,13 @@ extension RDKafkaClient {
         return nil
     }
 }
+
+extension RDKafkaClient {
+    /// The cluster id the brokers report in their metadata, or `nil` when none arrived within the
+    /// timeout (or the brokers are too old to report one). Blocking.
+    func clusterID(timeoutMilliseconds: Int32) -> String? {
+        guard let id = rd_kafka_clusterid(withUnsafeHandleUnchecked, timeoutMilliseconds) else { return nil }
+        defer { rd_kafka_mem_free(withUnsafeHandleUnchecked, id) }
+        return String(cString: id)
+    }
+}

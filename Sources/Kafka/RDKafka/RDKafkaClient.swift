@@ -105,6 +105,9 @@ final class RDKafkaClient: @unchecked Sendable {
         usesStickyAssignor && subscribed.load(ordering: .acquiring) && !context.sawAssignment
     }
 
+    /// Whether ``markSubscribed()`` was called (the consumer has subscribed).
+    var isSubscribed: Bool { subscribed.load(ordering: .acquiring) }
+
     /// Notes a subscription (see `deinit`).
     func markSubscribed() {
         subscribed.store(true, ordering: .releasing)
