@@ -55,7 +55,10 @@ extension Pipeline {
                 let extra: [PipelineJob]
                 (job, extra) = state.withLock { state in
                     state.endJob(records)
-                    let next = takeJob(&state, preferring: lane)
+                    // While June rejects events with none accepted since, the worker does not stay with
+                    // its lane: the next job comes from another user, so a rejection storm shows across
+                    // users within its first window (8 workers kept to 8 users would not).
+                    let next = takeJob(&state, preferring: state.health.rejectionsInARow == 0 ? lane : nil)
                     // Slots the concurrency limit gained meanwhile get workers of their own (a worker
                     // only ever carries one job, and nothing else starts workers while the buffer is full).
                     return (next, next == nil ? [] : takeJobs(&state))
