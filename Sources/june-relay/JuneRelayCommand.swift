@@ -35,6 +35,12 @@ struct JuneRelayCommand: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
+            // relay-spec §8: for `run`, a bad flag is a start-up error like every other start-up check
+            // (exit 2, naming the flag); other commands keep ArgumentParser's usage error (exit 64).
+            if arguments.first == RunCommand.configuration.commandName, exitCode(for: error) == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                exit(withError: ExitCode(RunCommand.startUpError))
+            }
             exit(withError: error)
         }
     }

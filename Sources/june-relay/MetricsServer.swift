@@ -17,9 +17,11 @@ final class MetricsServer: Service, Sendable {
     let port: Int
     private let server: MiniHTTPServer
     private let slot: PipelineSlot
+    private let logger: Logger
 
     init(port: Int, registry: PrometheusCollectorRegistry, logger: Logger) {
         self.port = port
+        self.logger = logger
         let slot = PipelineSlot()
         self.slot = slot
         self.server = MiniHTTPServer(
@@ -49,9 +51,18 @@ final class MetricsServer: Service, Sendable {
         try? await server.shutdown()
     }
 
+    /// Serves until the group's graceful shutdown or cancellation. If the listening socket closes on its
+    /// own (an accept error closed the server channel), that is a failure: the relay must not run on
+    /// without its health and readiness endpoints, so this throws and the group shuts down (relay-spec §8).
     func run() async throws {
-        // `server.run()` closes the socket on the group's graceful shutdown or on cancellation.
+        // `server.run()` closes the socket on the group's graceful shutdown or on cancellation, and returns
+        // whenever the listening socket closed.
         try await server.run()
+        if !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let error = MetricsServerStopped(port: port)
+            logger.error("The metrics server failed: stopping the relay", metadata: ["error": "\(error)"])
+            throw error
+        }
     }
 
     private static func respond(to request: MiniHTTPRequest, registry: PrometheusCollectorRegistry, pipeline: Pipeline?) -> MiniHTTPResponse {
@@ -88,6 +99,14 @@ final class MetricsServer: Service, Sendable {
 /// The pipeline, once built, shared by the server and its request handler.
 private final class PipelineSlot: Sendable {
     let pipeline = Mutex<Pipeline?>(nil)
+}
+
+/// The metrics server's listening socket closed while the relay ran (not at shutdown).
+struct MetricsServerStopped: Error, CustomStringConvertible {
+    var port: Int
+    var description: String {
+        "the metrics server on --metrics-port \(port) stopped accepting connections (its listening socket closed)"
+    }
 }
 
 /// The metrics port could not be bound: a start-up error (exit 2) naming the port and its holder.

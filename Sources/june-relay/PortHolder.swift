@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Who holds a TCP port on this host, found best-effort from Linux's `/proc`: the listening socket's
 /// inode from `/proc/net/tcp` and `/proc/net/tcp6`, then the process with a descriptor on that inode
 /// (`/proc/<pid>/fd/*` → `socket:[inode]`). Processes of other users or PID namespaces may not be
@@ -29,7 +33,7 @@ struct PortHolder: Sendable, CustomStringConvertible {
 
     /// Listening sockets (state 0A) on `port` in one `/proc/net/tcp`-format table: (inode, uid).
     static func listeningSockets(in table: String, port: Int) -> [(inode: String, uid: Int?)] {
-        guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { return [] }
+        guard let text = readWholeFile(table) else { return [] }
         var found: [(inode: String, uid: Int?)] = []
         for line in text.split(separator: "\n").dropFirst() {
             // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode …
@@ -68,7 +72,26 @@ struct PortHolder: Sendable, CustomStringConvertible {
     /// The process's name (`/proc/<pid>/comm`). Not its command line: another program's arguments may
     /// hold secrets, and this text is logged.
     private static func processName(of pid: String, procRoot: String) -> String? {
-        (try? String(contentsOfFile: "\(procRoot)/\(pid)/comm", encoding: .utf8))?
+        readWholeFile("\(procRoot)/\(pid)/comm")?
             .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The whole file, read until end of file. `/proc` files report size 0 and come in page-sized
+    /// pieces: Foundation's `String(contentsOfFile:)` returns only the first piece (about 4 KB, some 27
+    /// sockets of `/proc/net/tcp`), so on a busy host the port's socket would not be found.
+    static func readWholeFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 }

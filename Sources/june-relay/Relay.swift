@@ -36,7 +36,7 @@ enum Relay {
                 try await server.bind()
             } catch {
                 logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
-                throw ExitCode(2)
+                throw ExitCode(RunCommand.startUpError)
             }
             metricsServer = server
         }
@@ -74,14 +74,14 @@ enum Relay {
             clusterID = try await checkTopicsExist(settings: settings, logger: logger)
         } catch {
             logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
+            throw ExitCode(RunCommand.startUpError)
         }
         let june: JuneHTTPClient
         do {
             june = try JuneHTTPClient(configuration: settings.june, logger: logger)
         } catch {
             logger.critical("Invalid June settings", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
+            throw ExitCode(RunCommand.startUpError)
         }
         // librdkafka's statistics (broker round trips, fetch queue, group state) as metrics.
         let kafkaStatistics = KafkaStatisticsMetrics()
@@ -104,7 +104,7 @@ enum Relay {
         } catch {
             logger.critical("Invalid Kafka configuration", metadata: ["error": "\(error)"])
             try? await june.shutdown()
-            throw ExitCode(2)
+            throw ExitCode(RunCommand.startUpError)
         }
     }
 

@@ -8,7 +8,8 @@ import Pipeline
 import ServiceLifecycle
 
 /// `june-relay run`: the relay itself. Every flag is documented in README.md; every numeric flag is
-/// range-checked in `validate()`, so a bad value is a usage error (exit 64) that names the flag.
+/// range-checked in `validate()`, so a bad value is a start-up error (exit 2, as every start-up check
+/// of relay-spec §8) that names the flag.
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
@@ -92,6 +93,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    /// The exit code of every start-up error of `run`, bad flags included (relay-spec §8).
+    static let startUpError: Int32 = 2
+
     func validate() throws {
         guard !topic.isEmpty else { throw ValidationError("at least one --topic is required") }
         try Self.check("--max-in-flight", maxInFlight, in: 1...100_000)
@@ -139,7 +143,7 @@ struct RunCommand: AsyncParsableCommand {
             settings = try RelaySettings(command: self, environment: ProcessInfo.processInfo.environment)
         } catch {
             logger.critical("Invalid configuration", metadata: ["error": "\(error)"])
-            throw ExitCode(2)
+            throw ExitCode(Self.startUpError)
         }
         try await Relay.run(settings: settings, logger: logger)
     }

@@ -12,8 +12,8 @@ struct FlagValidationTests {
         var description: String { arguments.joined(separator: " ") }
     }
 
-    /// ArgumentParser's usage-error exit code (EX_USAGE).
-    static let usageError: Int32 = 64
+    /// `run`'s start-up error exit code: a bad flag is a start-up check like the others (relay-spec §8).
+    static let usageError: Int32 = 2
 
     static let badFlags: [BadFlag] = [
         BadFlag(arguments: ["--drain-timeout", "inf"], flag: "--drain-timeout"),
