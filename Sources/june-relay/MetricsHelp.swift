@@ -17,6 +17,8 @@ enum MetricsHelp {
         "relay_june_outage": "1 while June is considered down (consumption paused, probing).",
         "relay_june_probes_total": "Probe requests sent to June while it was unavailable (outage or refusal).",
         "relay_producer_replacements_total": "Dead-letter producers replaced after librdkafka's fatal state.",
+        "relay_june_concurrency_limit": "June requests that may be outstanding: learned from June's answers (--concurrency adaptive) or --max-in-flight (fixed).",
+        "relay_june_rtt_baseline_seconds": "The concurrency limiter's round-trip-time baseline (moving average of June's answer times).",
         "relay_june_refused": "1 while June refuses the relay (authentication or endpoint), by HTTP status.",
         "relay_inflight_requests": "June requests and dead-letter writes in flight.",
         "relay_buffered_records": "Records consumed and not yet finished.",
