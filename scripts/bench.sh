@@ -119,7 +119,10 @@ PY
 
 capacity_run() {
   # The flag comes with adaptive concurrency; an older binary must fail here, not measure something else.
-  if [ -n "${CONCURRENCY_MODES//default/}" ] && ! "$BIN" run --help 2>&1 | grep -q -- "--concurrency"; then
+  # (The help is read whole first: `grep -q` stops reading early, and with pipefail the writer's SIGPIPE
+  # would fail the test.)
+  local help; help=$("$BIN" run --help 2>&1 || true)
+  if [ -n "${CONCURRENCY_MODES//default/}" ] && ! grep -q -- "--concurrency" <<<"$help"; then
     echo "error: $BIN run has no --concurrency flag; the capacity run compares --concurrency adaptive and fixed" >&2
     exit 2
   fi

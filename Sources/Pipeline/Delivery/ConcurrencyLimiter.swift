@@ -19,9 +19,18 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 ///   per second. The first window only sets the baseline.
 /// - **Growth (+1).** At the end of a window with no overload, whose mean RTT is at most the baseline
 ///   (as in Vector: a rising RTT means a queue is forming, so growth stops there; `Tuning.growthTolerance`
-///   of 0.1% only keeps a steady RTT's rounding from blocking growth) and in which the limit was
-///   reached (a request started, or an answer arrived, with `inFlight >= limit`: without that there is
-///   no evidence the limit holds anything back).
+///   of 0.1% only keeps a steady RTT's rounding from blocking growth) and at most 20% above June's
+///   no-load RTT (`Tuning.queueTolerance`), and in which the limit was reached (a request started, or
+///   an answer arrived, with `inFlight >= limit`: without that there is no evidence the limit holds
+///   anything back).
+/// - **No-load RTT.** The lowest window mean seen. The moving baseline alone follows a queue as it
+///   forms (each +1 adds a little RTT, which the baseline then absorbs), so in front of a June that
+///   queues beyond its capacity the limit would creep up to the ceiling; growth stops instead where the
+///   queue adds 20% to June's no-load time. Whether the extra time is a queue of ours or a June that
+///   became slower for good is then probed, as Netflix's gradient limiters do: after
+///   `Tuning.probeAfter` windows held back so, the limit is cut once; if two windows later the RTT is
+///   still that high with fewer requests outstanding, it is June's own time and becomes the no-load
+///   RTT (growth resumes from there); if it fell, the queue was ours and the no-load RTT stays.
 /// - **Cut (× 0.9, at most once per window).** At once on an `.overload` or `.retryAfter`, which also
 ///   starts a new window in which the limit neither grows nor is cut again (the answers to requests
 ///   sent at the old limit are still arriving); or at the end of a window whose mean RTT is well
@@ -30,7 +39,9 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 ///   20 ms June measured through the relay has ±0.5–2 ms spikes, which cut the limit to a fraction of
 ///   June's capacity when one window sufficed): the RTT cut needs two such windows in a row (the
 ///   first leaves the baseline alone), or one 50% above the baseline (`Tuning.immediateRise`). Never below 1 (`floor`), never above `ceiling`.
-/// - **Retry-After** cuts like an overload and also holds growth back until its time has passed.
+/// - **Retry-After** cuts like an overload; its time delays the event it came with (the retry timer),
+///   not the limit's growth (a June at capacity that answers each request over it `429, Retry-After: 1`
+///   would otherwise hold the limit a cut below its capacity all the time).
 /// - **Slow start.** The limit starts at 8 (`Tuning.initialLimit`, at most the ceiling), and
 ///   ``restart(at:)`` goes back to it when an outage or a refusal ends. The baseline is kept across a
 ///   restart: June just back is compared with how it answered before (a slower June is cut rather
@@ -45,7 +56,7 @@ public struct ConcurrencyLimiter: Sendable {
         case success
         /// June is overloaded or unreachable: 429, 503 or another 5xx, 408, a timeout, a connection error.
         case overload
-        /// An overload answer carrying `Retry-After`: cuts like `.overload`, and no growth for `after`.
+        /// An overload answer carrying `Retry-After`: cuts like `.overload`.
         case retryAfter(Duration)
     }
 
@@ -58,6 +69,8 @@ public struct ConcurrencyLimiter: Sendable {
         public var minimumRise = 0.02
         public var maximumRise = 1.0
         public var immediateRise = 0.5
+        public var queueTolerance = 0.2
+        public var probeAfter = 25
         public var decreaseRatio = 0.9
         public var minimumWindow: Duration = .milliseconds(20)
 
@@ -90,7 +103,12 @@ public struct ConcurrencyLimiter: Sendable {
 
     private var baseline: Baseline?
     private var window: Window?
-    private var growthBlockedUntil: ContinuousClock.Instant?
+    /// June's no-load RTT, in seconds (see the type's documentation).
+    private var floorRTT: Double?
+    /// Windows in a row whose growth the no-load RTT held back.
+    private var heldBackWindows = 0
+    /// Windows left until a probe cut is judged (nil: no probe running).
+    private var probeWindowsLeft: Int?
     /// Windows in a row whose RTT was well above the baseline.
     private var slowWindows = 0
 
@@ -122,9 +140,6 @@ public struct ConcurrencyLimiter: Sendable {
                 window.rttCount += 1
             }
         case .overload, .retryAfter:
-            if case .retryAfter(let after) = signal {
-                self.growthBlockedUntil = max(self.growthBlockedUntil ?? now, now + max(after, .zero))
-            }
             if !window.cut {
                 // Cut once, and start a window at the cut in which nothing changes: the next cut
                 // (or growth) is at least one window away.
@@ -157,7 +172,6 @@ public struct ConcurrencyLimiter: Sendable {
     public mutating func restart(at now: ContinuousClock.Instant) {
         self.limit = self.startingLimit
         self.window = Window(end: now + self.windowLength)
-        self.growthBlockedUntil = nil
     }
 
     // MARK: - Windows
@@ -178,6 +192,8 @@ public struct ConcurrencyLimiter: Sendable {
     private mutating func close(_ window: Window, at now: ContinuousClock.Instant) {
         guard window.rttCount > 0 else { return }
         let mean = window.rttSum / Double(window.rttCount)
+        let floor = min(mean, self.floorRTT ?? mean)
+        self.floorRTT = floor
         guard let baseline = self.baseline else {
             self.baseline = Baseline(mean: mean, variance: 0)
             return
@@ -185,7 +201,6 @@ public struct ConcurrencyLimiter: Sendable {
         if !window.cut {
             let deviation = self.tuning.deviationScale * baseline.variance.squareRoot()
             let rise = min(max(deviation, self.tuning.minimumRise * baseline.mean), self.tuning.maximumRise * baseline.mean)
-            let blocked = self.growthBlockedUntil.map { now < $0 } ?? false
             if mean >= baseline.mean + rise {
                 // A queue persists, a scheduling hiccup does not: one slow window is only noted (and
                 // leaves the baseline alone); the next one in a row cuts. 50% above the baseline cuts at once.
@@ -195,8 +210,22 @@ public struct ConcurrencyLimiter: Sendable {
                 self.cut()
             } else {
                 self.slowWindows = 0
-                if window.reachedLimit, !blocked, mean <= baseline.mean * (1 + self.tuning.growthTolerance) {
-                    self.grow()
+                let queued = mean > floor * (1 + self.tuning.queueTolerance)
+                if let left = self.probeWindowsLeft {
+                    // Judging a probe cut: still as slow with fewer requests out is June's own time.
+                    self.probeWindowsLeft = left > 1 ? left - 1 : nil
+                    if left == 1, queued { self.floorRTT = mean }
+                } else if window.reachedLimit, mean <= baseline.mean * (1 + self.tuning.growthTolerance) {
+                    if !queued {
+                        self.heldBackWindows = 0
+                        self.grow()
+                    } else if self.heldBackWindows + 1 >= self.tuning.probeAfter {
+                        self.heldBackWindows = 0
+                        self.cut()
+                        self.probeWindowsLeft = 2
+                    } else {
+                        self.heldBackWindows += 1
+                    }
                 }
             }
         }
