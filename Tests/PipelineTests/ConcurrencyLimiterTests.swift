@@ -13,8 +13,12 @@ import Testing
         var now = ContinuousClock.now
         let step = Duration.milliseconds(5)
 
-        init(_ mode: ConcurrencyMode = .adaptive, ceiling: Int = 256) {
-            self.limiter = ConcurrencyLimiter(mode: mode, ceiling: ceiling)
+        /// `slowStart: false` grows by one per window from the start (most tests follow the linear
+        /// phase; ``slowStartGrowsByAQuarterUntilTheFirstCut()`` the slow start).
+        init(_ mode: ConcurrencyMode = .adaptive, ceiling: Int = 256, slowStart: Bool = false) {
+            var tuning = ConcurrencyLimiter.Tuning()
+            if !slowStart { tuning.slowStartGrowth = 0 }
+            self.limiter = ConcurrencyLimiter(mode: mode, ceiling: ceiling, tuning: tuning)
         }
 
         var limit: Int { self.limiter.limit }
@@ -140,6 +144,21 @@ import Testing
         #expect(driver.limit == Int(Double(grown) * 0.9))
     }
 
+    @Test func slowStartGrowsByAQuarterUntilTheFirstCut() {
+        var driver = Driver(slowStart: true)
+        driver.answer(for: .milliseconds(100))  // the first window sets the baseline, then 4 windows
+        #expect(driver.limit >= 15, "8 → 10 → 12 → 15: \(driver.limit)")
+        driver.answer(for: .milliseconds(400))
+        #expect(driver.limit == 256, "the ceiling within half a second: \(driver.limit)")
+        driver.answer(.overload, count: 1)
+        let cut = driver.limit
+        driver.answer(for: .milliseconds(200))
+        #expect(driver.limit <= cut + 10, "after a cut growth is one per window: \(cut) → \(driver.limit)")
+        driver.limiter.restart(at: driver.now)
+        driver.answer(for: .milliseconds(300))
+        #expect(driver.limit > 40, "a restart slow-starts again: \(driver.limit)")
+    }
+
     @Test func aRequestStartingAtTheLimitCountsAsReachingIt() {
         // Answers arrive with a slot already free (not yet refilled); the starts fill the limit.
         var starting = Driver()
@@ -177,8 +196,9 @@ import Testing
             }
         }
         #expect(limits.min()! >= 26, "\(limits.min()!)")
-        #expect(limits.max()! <= 40, "\(limits.max()!)")
-        #expect(rtts.reduce(0, +) / Double(rtts.count) < 1.25 * 20)
+        // Growth stops where the queue adds 5 ms (25% of 20 ms): about 40 at capacity 32.
+        #expect(limits.max()! <= 42, "\(limits.max()!)")
+        #expect(rtts.reduce(0, +) / Double(rtts.count) < 1.3 * 20)
     }
 
     @Test func a429AboveTheLimitKeepsItNearCapacity() {

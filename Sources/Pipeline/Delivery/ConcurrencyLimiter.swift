@@ -17,7 +17,8 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 /// - **Windows.** One baseline RTT long, at least 20 ms (`Tuning.minimumWindow`): a window then holds
 ///   enough answers to average when June answers in a millisecond, and the limit grows by at most 50
 ///   per second. The first window only sets the baseline.
-/// - **Growth (+1).** At the end of a window with no overload, whose mean RTT is at most the baseline
+/// - **Growth (+1; +25% until the first cut after a start or restart, a gentler TCP slow start: from
+///   8 to 256 in about 15 windows instead of 250).** At the end of a window with no overload, whose mean RTT is at most the baseline
 ///   (as in Vector: a rising RTT means a queue is forming, so growth stops there; `Tuning.growthTolerance`
 ///   of 0.1% only keeps a steady RTT's rounding from blocking growth) and at most 20% above June's
 ///   no-load RTT (`Tuning.queueTolerance`), and in which the limit was reached (a request started, or
@@ -26,7 +27,9 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 /// - **No-load RTT.** The lowest window mean seen. The moving baseline alone follows a queue as it
 ///   forms (each +1 adds a little RTT, which the baseline then absorbs), so in front of a June that
 ///   queues beyond its capacity the limit would creep up to the ceiling; growth stops instead where the
-///   queue adds 20% to June's no-load time. Whether the extra time is a queue of ours or a June that
+///   queue adds 20% to June's no-load time, and at least 5 ms (`Tuning.queueToleranceTime`: the relay's
+///   own turnaround on a busy machine adds a few milliseconds that grow with the requests out, which
+///   against a June answering in 1 ms would hold the limit far below what June takes). Whether the extra time is a queue of ours or a June that
 ///   became slower for good is then probed, as Netflix's gradient limiters do: after
 ///   `Tuning.probeAfter` windows held back so, the limit is cut once; if two windows later the RTT is
 ///   still that high with fewer requests outstanding, it is June's own time and becomes the no-load
@@ -35,7 +38,7 @@ public enum ConcurrencyMode: String, Sendable, CaseIterable {
 ///   starts a new window in which the limit neither grows nor is cut again (the answers to requests
 ///   sent at the old limit are still arriving); or at the end of a window whose mean RTT is well
 ///   above the baseline: by 2.5 standard deviations of the baseline (Vector's `rtt_deviation_scale`),
-///   but at least 2% and at most 100%. A queue persists and a scheduling hiccup does not (a steady
+///   but at least 2% and 1 ms (`Tuning.minimumRiseTime`) and at most 100%. A queue persists and a scheduling hiccup does not (a steady
 ///   20 ms June measured through the relay has ±0.5–2 ms spikes, which cut the limit to a fraction of
 ///   June's capacity when one window sufficed): the RTT cut needs two such windows in a row (the
 ///   first leaves the baseline alone), or one 50% above the baseline (`Tuning.immediateRise`). Never below 1 (`floor`), never above `ceiling`.
@@ -70,7 +73,10 @@ public struct ConcurrencyLimiter: Sendable {
         public var maximumRise = 1.0
         public var immediateRise = 0.5
         public var queueTolerance = 0.2
+        public var queueToleranceTime: Duration = .milliseconds(5)
+        public var minimumRiseTime: Duration = .milliseconds(1)
         public var probeAfter = 25
+        public var slowStartGrowth = 0.25
         public var decreaseRatio = 0.9
         public var minimumWindow: Duration = .milliseconds(20)
 
@@ -105,6 +111,9 @@ public struct ConcurrencyLimiter: Sendable {
     private var window: Window?
     /// June's no-load RTT, in seconds (see the type's documentation).
     private var floorRTT: Double?
+    /// Until the first cut after a start or restart, growth is by a quarter of the limit per window
+    /// (TCP's slow start, gentler): from 8 to 256 in about 15 windows instead of 250.
+    private var slowStart = true
     /// Windows in a row whose growth the no-load RTT held back.
     private var heldBackWindows = 0
     /// Windows left until a probe cut is judged (nil: no probe running).
@@ -172,6 +181,7 @@ public struct ConcurrencyLimiter: Sendable {
     public mutating func restart(at now: ContinuousClock.Instant) {
         self.limit = self.startingLimit
         self.window = Window(end: now + self.windowLength)
+        self.slowStart = true
     }
 
     // MARK: - Windows
@@ -200,7 +210,10 @@ public struct ConcurrencyLimiter: Sendable {
         }
         if !window.cut {
             let deviation = self.tuning.deviationScale * baseline.variance.squareRoot()
-            let rise = min(max(deviation, self.tuning.minimumRise * baseline.mean), self.tuning.maximumRise * baseline.mean)
+            let rise = min(
+                max(deviation, self.tuning.minimumRise * baseline.mean, Self.seconds(self.tuning.minimumRiseTime)),
+                self.tuning.maximumRise * baseline.mean
+            )
             if mean >= baseline.mean + rise {
                 // A queue persists, a scheduling hiccup does not: one slow window is only noted (and
                 // leaves the baseline alone); the next one in a row cuts. 50% above the baseline cuts at once.
@@ -210,7 +223,7 @@ public struct ConcurrencyLimiter: Sendable {
                 self.cut()
             } else {
                 self.slowWindows = 0
-                let queued = mean > floor * (1 + self.tuning.queueTolerance)
+                let queued = mean > floor + max(self.tuning.queueTolerance * floor, Self.seconds(self.tuning.queueToleranceTime))
                 if let left = self.probeWindowsLeft {
                     // Judging a probe cut: still as slow with fewer requests out is June's own time.
                     self.probeWindowsLeft = left > 1 ? left - 1 : nil
@@ -240,11 +253,13 @@ public struct ConcurrencyLimiter: Sendable {
 
     private mutating func grow() {
         guard self.mode == .adaptive else { return }
-        self.limit = min(self.ceiling, self.limit + 1)
+        let step = self.slowStart ? max(1, Int(Double(self.limit) * self.tuning.slowStartGrowth)) : 1
+        self.limit = min(self.ceiling, self.limit + step)
     }
 
     private mutating func cut() {
         guard self.mode == .adaptive else { return }
+        self.slowStart = false
         self.limit = max(Self.floor, Int(Double(self.limit) * self.tuning.decreaseRatio))
     }
 
