@@ -94,14 +94,15 @@ extension Pipeline {
         deadline: ContinuousClock.Instant,
         at now: ContinuousClock.Instant
     ) -> (send: [RelayRecord], held: [RelayRecord], unavailable: Duration) {
-        let (owned, hold, unavailable) = state.withLock { state in
-            let owned = state.isStopping ? [] : batch.filter { state.tracker.epoch(of: $0.partition) == $0.epoch && state.assigned.contains($0.partition) }
-            let hold = now >= deadline || (isSplit && state.mode.isJuneUnavailable)
-            return (owned, hold, state.unavailableTime(at: now))
+        var owned: [RelayRecord] = []
+        var stale: [RelayRecord] = []
+        let (hold, unavailable) = state.withLock { state in
+            for record in batch {
+                if !state.isStopping, state.owns(record) { owned.append(record) } else { stale.append(record) }
+            }
+            return (now >= deadline || (isSplit && state.mode.isJuneUnavailable), state.unavailableTime(at: now))
         }
-        if owned.count < batch.count {
-            abandon(batch.filter { record in !owned.contains { $0.offset == record.offset && $0.partition == record.partition } })
-        }
+        if !stale.isEmpty { abandon(stale) }
         guard !hold else { return ([], isSplit ? Self.alone(owned) : owned, unavailable) }
         return (owned, [], unavailable)
     }

@@ -8,9 +8,7 @@ import Logging
 extension Pipeline {
     /// Whether the record's partition is still assigned to this member under the record's epoch.
     func isOwned(_ record: RelayRecord) -> Bool {
-        state.withLock { state in
-            state.assigned.contains(record.partition) && state.tracker.epoch(of: record.partition) == record.epoch
-        }
+        state.withLock { $0.owns(record) }
     }
 
     /// Dead-letters the record; only an acknowledged write makes its offset done.

@@ -89,6 +89,13 @@ struct PipelineState: Sendable {
 
     var hasFreeSlot: Bool { inFlight < inFlightLimit }
 
+    /// Whether `record` belongs to this member's current ownership of its partition (assigned, and the
+    /// epoch it was consumed under): otherwise the next owner sends it, and this member must neither
+    /// send nor dead-letter it.
+    func owns(_ record: RelayRecord) -> Bool {
+        assigned.contains(record.partition) && tracker.epoch(of: record.partition) == record.epoch
+    }
+
     func activeRecords(in partitions: Set<KafkaTopicPartition>?) -> Int {
         guard let partitions else { return activeRecords.values.reduce(0, +) }
         return partitions.reduce(0) { $0 + (activeRecords[$1] ?? 0) }
