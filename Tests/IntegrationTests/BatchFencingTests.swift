@@ -44,6 +44,9 @@ struct BatchFencingTests {
             try await RelayChecks.waitForRecords(h, kafka: kafka, topic: dlq, count: events.invalid.count, timeout: .seconds(30))
             try await Task.sleep(for: .seconds(3))
             try await RelayChecks.stopGracefully(h, relayB)
+            // B's leave rebalances the group; A's final commit must not meet that rebalance (with no
+            // periodic commits, librdkafka #4059 would cost A its assignment and the final commit).
+            try await Task.sleep(for: .seconds(8))
             try await RelayChecks.stopGracefully(h, relayA)
 
             let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
