@@ -93,6 +93,9 @@ final class HTTP1ConnectionPool: Sendable {
     // MARK: - Leasing
 
     private func leaseConnection(deadline: NIODeadline) async throws -> any Channel {
+        // A task cancelled before it asked (or before it ran at all) writes nothing, even when a
+        // connection happens to be idle.
+        try Task.checkCancellation()
         let lease: Lease
         if let immediate = try self.tryLease() {
             lease = immediate
