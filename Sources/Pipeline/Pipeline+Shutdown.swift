@@ -14,12 +14,9 @@ extension Pipeline {
     /// back; this waits for that as long as the deadline allows. Records polled meanwhile are dropped:
     /// they are never marked done, so their offsets are not committed.
     func finalCommit(until deadline: ContinuousClock.Instant) async {
-        let owned = state.withLock { state in
-            state.commitsHeldUntil = nil
-            return state.assigned
-        }
+        let owned = state.withLock { $0.beginFinalCommit() }
         while ContinuousClock.now < deadline {
-            let hold = state.withLock { state in state.commitsHeldUntil.map { ContinuousClock.now < $0 } ?? false }
+            let hold = state.withLock { $0.commitsHeld(at: .now) }
             if !hold {
                 let remaining = max(deadline - ContinuousClock.now, .milliseconds(100))
                 if let error = await commitMoved(timeout: remaining, operation: "final commit") {
@@ -37,7 +34,7 @@ extension Pipeline {
     /// Stops new work, waits for in-flight jobs up to the drain timeout, commits, leaves the group and
     /// flushes the dead-letter producer. Each step is bounded, Kafka reachable or not, and the budget
     /// runs from the stop request: the drain ends by the drain timeout after it, the final commit (and
-    /// every rebalance callback during it, see ``SharedPipelineState/callbackBudget(_:floor:)``) by
+    /// every rebalance callback during it, see ``SharedRelayWork/callbackBudget(_:floor:)``) by
     /// 13 s after that, then both closes side by side in 5 s (callbacks during the close get 4 s):
     /// at most the drain timeout plus 18 s, within the spec's 20 s.
     func shutDown() async {

@@ -11,20 +11,22 @@ import Synchronization
 /// The relay: Kafka consumer → transform → keyed dispatcher → June sender → offset tracker → commit,
 /// with the dead-letter producer beside the sender (docs/design.md).
 ///
-/// `run` owns every task in one task group: the fetch loop (polls librdkafka, transforms each record,
-/// queues it in its lane, commits moved offsets every `commitInterval`), the health ticker (probes June
-/// while it is unavailable, refreshes gauges), the workers (at most `maxInFlight` jobs at a time: a June
-/// request or a dead-letter write) and the retry timers. All of them end with `run`. Shared state lives
-/// in one lock (``PipelineState``).
+/// `Pipeline` is the wiring: `run` owns every task in one task group: the fetch loop (here: polls
+/// librdkafka, transforms each record, registers it with the work object, applies back-pressure,
+/// commits moved offsets every `commitInterval`), the health loop (Health/: probes June while it is
+/// unavailable), the workers (Delivery/: at most the concurrency limit of jobs at a time, a June request
+/// or a dead-letter write) and the retry timers. All of them end with `run`. Every decision is made by
+/// the work object (Work/``RelayWork``), in one lock (``SharedRelayWork``); Status/ reads it.
 public final class Pipeline: Service, Sendable {
     let configuration: PipelineConfiguration
     let consumer: KafkaConsumer
     let deadLetters: DeadLetterProducer
     let sender: any JuneSending
-    let transformer: JuneTransformer
     let metrics: PipelineMetrics
     let logger: Logger
-    let state: SharedPipelineState
+    let state: SharedRelayWork
+    let intake: RecordIntake
+    let committer: OffsetCommitter
     /// Called before each probe while June refuses the relay (e.g. re-reads the write-key file).
     let beforeProbe: (@Sendable () async -> Void)?
     let tasks: PipelineTasks
@@ -51,20 +53,16 @@ public final class Pipeline: Service, Sendable {
         self.metrics = metrics
         self.logger = logger
         self.beforeProbe = beforeProbe
-        self.transformer = JuneTransformer(maxEventBytes: configuration.maxEventBytes)
+        self.intake = RecordIntake(transformer: JuneTransformer(maxEventBytes: configuration.maxEventBytes), delivery: configuration.delivery)
         self.tasks = PipelineTasks()
-        let state = SharedPipelineState(
-            PipelineState(
-                maxInFlight: configuration.maxInFlight,
-                outageThreshold: configuration.outageThreshold,
-                concurrency: configuration.concurrency
-            )
-        )
+        let state = SharedRelayWork(RelayWork(configuration: configuration))
         self.state = state
+        let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
+        self.committer = committer
         let handler = PipelineRebalanceHandler(
             state: state,
+            committer: committer,
             drainTimeout: configuration.drainTimeout,
-            metadataLimit: configuration.commitMetadataLimit,
             metrics: metrics,
             logger: logger
         )
@@ -145,7 +143,6 @@ public final class Pipeline: Service, Sendable {
         var lastCommit = ContinuousClock.now
         var consumedCounts: [KafkaTopicPartition: Int] = [:]
         var skippedCounts: [KafkaTopicPartition: Int] = [:]
-        var throttledSince: ContinuousClock.Instant?
         defer {
             for (partition, count) in consumedCounts { metrics.recordConsumed(partition, count: count) }
         }
@@ -156,19 +153,16 @@ public final class Pipeline: Service, Sendable {
                 break
             }
             markLoopTurn()
-            let pauseAll = shouldThrottle(since: &throttledSince)
-            if throttledSince != nil, !pauseAll {
+            let throttle = state.withLock { $0.throttle(at: .now) }
+            if throttle == .wait {
                 try? await Task.sleep(for: Self.throttleStep)
             } else {
-                let messages = try await consumer.poll(
-                    maxMessages: configuration.pollBatchSize,
-                    timeout: configuration.pollTimeout
-                )
+                let messages = try await consumer.poll(maxMessages: configuration.pollBatchSize, timeout: configuration.pollTimeout)
                 if !messages.isEmpty {
                     submit(messages, consumed: &consumedCounts, skipped: &skippedCounts)
                 }
             }
-            applyBackPressure(pauseAll: pauseAll)
+            applyBackPressure(pauseAll: throttle == .pauseAll)
             if ContinuousClock.now - lastCommit >= configuration.commitInterval {
                 lastCommit = .now
                 await commitMoved()
@@ -191,110 +185,30 @@ public final class Pipeline: Service, Sendable {
         (ContinuousClock.now - started) - .nanoseconds(lastLoopTurn.load(ordering: .relaxed))
     }
 
-    /// Transforms a poll batch, queues each record in its lane and starts jobs for free slots.
+    /// Transforms a poll batch (outside the lock), registers it with the work object and starts jobs
+    /// for free slots.
     private func submit(
         _ messages: [KafkaMessage],
         consumed: inout [KafkaTopicPartition: Int],
         skipped: inout [KafkaTopicPartition: Int]
     ) {
-        // Everything that does not need the state lock is done first: the transform, the lane key and the
-        // shared payload of each record.
         var payloads: [RelayRecord.Payload] = []
         payloads.reserveCapacity(messages.count)
         for message in messages {
             consumed[message.topicPartition, default: 0] += 1
-            let result: Result<JuneRequest, TransformError>
-            if let value = message.value {
-                result = transformer.transform(value)
-            } else {
-                result = .failure(TransformError(reason: .invalidJSON, message: "Record has no value (tombstone)"))
-            }
-            let kind: LaneKey.Kind
-            var cost = message.value?.count ?? 0
-            var batchItem: JuneBatchItem?
-            switch result {
-            case .success(let request):
-                cost += request.body.count
-                if let key = request.orderingKey {
-                    kind = .key(key)
-                } else if let key = message.key {
-                    kind = .key(String(decoding: key, as: UTF8.self))
-                } else {
-                    kind = .partition
-                }
-                if configuration.delivery == .batch {
-                    batchItem = JuneBatchItem(request: request, messageID: RelayRecord.messageID(request: result, message: message))
-                }
-            case .failure:
-                kind = .invalidRecord(offset: message.offset)
-            }
-            payloads.append(
-                RelayRecord.Payload(
-                    lane: LaneKey(partition: message.topicPartition, kind: kind),
-                    message: message,
-                    request: result,
-                    byteCost: cost,
-                    batchItem: batchItem
-                )
-            )
+            payloads.append(intake.payload(for: message))
         }
         let now = ContinuousClock.now
-        let jobs: [PipelineJob] = state.withLock { state in
-            for payload in payloads {
-                let partition = payload.lane.partition
-                switch state.tracker.track(partition, offset: payload.message.offset, at: now) {
-                case .drop:
-                    continue
-                case .skip:
-                    skipped[partition, default: 0] += 1
-                case .process(let epoch):
-                    _ = state.lanes.enqueue(RelayRecord(payload: payload, epoch: epoch))
-                }
-            }
-            return takeJobs(&state)
-        }
-        startWorkers(jobs)
+        startWorkers(state.withLock { $0.register(payloads, skipped: &skipped, at: now) })
     }
 
     /// How long the fetch loop waits between checks while the whole buffer is full.
     static let throttleStep: Duration = .milliseconds(5)
 
-    /// Whole-buffer back-pressure: while `maxBufferedTotal` records or `maxBufferedBytes` bytes are held,
-    /// the fetch loop stops polling (librdkafka keeps its own bounded prefetch) instead of pausing
-    /// partitions, because librdkafka 2.0.2 discards a partition's prefetched records on resume and
-    /// fetches them again. Polling is skipped for at most `maxThrottle`: a buffer that does not drain
-    /// (lanes stuck in long retries) falls back to pausing every partition (returns true), so the member
-    /// keeps polling and serving rebalances.
-    private func shouldThrottle(since throttledSince: inout ContinuousClock.Instant?) -> Bool {
-        let full = state.withLock { state in
-            state.mode == .running
-                && (state.tracker.totalUnfinished >= configuration.maxBufferedTotal
-                    || state.lanes.queuedBytes >= configuration.maxBufferedBytes)
-        }
-        guard full else {
-            throttledSince = nil
-            return false
-        }
-        let now = ContinuousClock.now
-        if throttledSince == nil { throttledSince = now }
-        return now - throttledSince! >= configuration.maxThrottle
-    }
-
-    /// Pauses partitions that should not be fetched (all of them while June is unavailable) and resumes
-    /// the others. The paused set lives in the state, so a revoke or re-assignment inside a poll (whose
-    /// callbacks resume the partition) keeps it true.
+    /// Pauses partitions the work object says should not be fetched (all of them while June is
+    /// unavailable) and resumes the others.
     private func applyBackPressure(pauseAll: Bool) {
-        let (toPause, toResume) = state.withLock { state in
-            let wanted = state.partitionsToPause(
-                perPartitionLimit: configuration.maxBufferedPerPartition,
-                uncommittedLimit: configuration.maxUncommitted,
-                pauseAll: pauseAll
-            )
-            let toPause = wanted.subtracting(state.paused)
-            let toResume = state.paused.subtracting(wanted)
-            state.paused = wanted
-            return (toPause, toResume)
-        }
+        let (toPause, toResume) = state.withLock { $0.backPressure(pauseAll: pauseAll) }
         if !toPause.isEmpty {
             do {
                 try consumer.pause(Array(toPause))
@@ -328,13 +242,8 @@ public final class Pipeline: Service, Sendable {
         timeout: Duration = KafkaConsumer.commitTimeout,
         operation: String = "periodic commit"
     ) async -> KafkaError? {
-        let commits: [KafkaTopicPartition: KafkaOffsetCommit] = state.withLock { state in
-            if let until = state.commitsHeldUntil, now < until { return [:] }
-            state.commitsHeldUntil = nil
-            return state.tracker.takeCommittable(metadataLimit: configuration.commitMetadataLimit, at: now)
-        }
+        let commits = state.withLock { $0.takeCommits(at: now) }
         guard !commits.isEmpty else { return nil }
-        let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
         return await committer.commit(commits, consumer: consumer, timeout: timeout, operation: operation).error
     }
 }
@@ -343,5 +252,28 @@ extension Duration {
     var timeInterval: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
+    }
+}
+
+extension Pipeline {
+    /// Runs `body` on the work object for an answer from June; the concurrency-limit gauge follows the
+    /// limit when the answer moved it.
+    func answered<Result: Sendable>(_ body: (inout RelayWork) -> Result) -> Result {
+        let (result, limit, changed) = state.withLock { work in
+            let before = work.limiter.limit
+            let result = body(&work)
+            return (result, work.limiter.limit, work.limiter.limit != before)
+        }
+        if changed { metrics.concurrencyLimit.record(limit) }
+        return result
+    }
+
+    func startWorkers(_ jobs: [PipelineJob]) {
+        for job in jobs { tasks.start(.worker(job)) }
+    }
+
+    /// Takes and starts every job that can run now (after a recovery).
+    func startReadyJobs() {
+        startWorkers(state.withLock { $0.takeJobs() })
     }
 }

@@ -10,29 +10,29 @@ import RelayFormats
 /// Assign: reads the partitions' committed offsets and metadata (done offsets above the committed one,
 /// which are then skipped) and starts each partition under a new epoch.
 /// A commit of this member that met a rebalance, or was never made because the assignment was lost, is
-/// made at the next assignment of its partition (see ``PipelineState/unconfirmedCommits``).
+/// made at the next assignment of its partition (see ``RelayWork/unconfirmed``).
 ///
 /// Revoke: start no new work for the partitions, wait (on a condition, up to the drain timeout) until no
 /// June request or dead-letter write holds their records, commit, then forget them; later results are
 /// discarded by the epoch check. Since every request ends by its deadline and the request timeout is at
 /// most the drain timeout, no attempt of this member reaches June after the partitions are released.
 final class PipelineRebalanceHandler: KafkaRebalanceHandler {
-    private let state: SharedPipelineState
+    private let state: SharedRelayWork
+    private let committer: OffsetCommitter
     private let drainTimeout: Duration
-    private let metadataLimit: Int
     private let metrics: PipelineMetrics
     private let logger: Logger
 
     /// How long reading committed offsets at assignment may take before the metadata is given up.
     static let committedReadTimeout: Duration = .seconds(5)
-    /// While stopping, waits and commits here share the shutdown budget (``SharedPipelineState``); a
+    /// While stopping, waits and commits here share the shutdown budget (``SharedRelayWork``); a
     /// read or commit is still given this long when the budget is spent.
     static let commitFloor: Duration = .milliseconds(200)
 
-    init(state: SharedPipelineState, drainTimeout: Duration, metadataLimit: Int, metrics: PipelineMetrics, logger: Logger) {
+    init(state: SharedRelayWork, committer: OffsetCommitter, drainTimeout: Duration, metrics: PipelineMetrics, logger: Logger) {
         self.state = state
+        self.committer = committer
         self.drainTimeout = drainTimeout
-        self.metadataLimit = metadataLimit
         self.metrics = metrics
         self.logger = logger
     }
@@ -102,7 +102,6 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
     ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
         guard !recovered.isEmpty else { return [:] }
-        let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
         let outcome = committer.commitSync(
             recovered.mapValues(\.commit),
             consumer: consumer,
@@ -148,12 +147,11 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             logger.warning("Drain timeout on revoke; in-flight events will be re-delivered", metadata: [PipelineLoggingKeys.count: "\(left)"])
         }
         let commits = state.withLock { state in
-            let commits = state.finishRevoke(revoked, metadataLimit: metadataLimit)
+            let commits = state.finishRevoke(revoked)
             if lost { state.keepUnconfirmed(commits) }
             return commits
         }
         if !commits.isEmpty, !lost {
-            let committer = OffsetCommitter(state: state, metrics: metrics, logger: logger)
             _ = committer.commitSync(
                 commits,
                 consumer: consumer,

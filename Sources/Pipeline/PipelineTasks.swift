@@ -7,36 +7,6 @@ enum PipelineWork: Sendable {
     case retry(RetryTicket, after: Duration)
 }
 
-/// Which lane head a retry timer is for: a revoke or a re-assignment since makes it stale.
-struct RetryTicket: Sendable, Equatable {
-    var lane: LaneKey
-    var epoch: UInt64
-    var offset: Int64
-
-    init(_ record: RelayRecord) {
-        self.lane = record.lane
-        self.epoch = record.epoch
-        self.offset = record.offset
-    }
-}
-
-/// What a worker sends: one event to its per-event endpoint, a record to the dead-letter topic, or a batch.
-enum PipelineJob: Sendable {
-    case deliver(RelayRecord)
-    /// A record that cannot be transformed: straight to the dead-letter topic.
-    case invalid(RelayRecord)
-    /// Runs of consecutive records of several lanes, in `/sdk/batch` requests (one, or the halves of
-    /// a rejected one) that all end by `deadline`: one request timeout after the job was taken.
-    case batch([RelayRecord], deadline: ContinuousClock.Instant)
-
-    var records: [RelayRecord] {
-        switch self {
-        case .deliver(let record), .invalid(let record): [record]
-        case .batch(let records, _): records
-        }
-    }
-}
-
 /// Hands work to `run`'s task group from anywhere (the fetch loop, workers, the rebalance handler), so
 /// every task the pipeline starts is a child of `run` and ends with it.
 final class PipelineTasks: Sendable {

@@ -9,10 +9,10 @@ import RelayFormats
 /// below `--commit-metadata-max-bytes`) is committed again at once with the lower half of its done
 /// ranges, then with none: the offset itself is always recorded, and the ranges left out cost re-sends
 /// only. Then the result is recorded in the state (confirmed commits supersede unconfirmed ones; failed
-/// ones are retried and kept as unconfirmed, see ``PipelineState/commitsFailed(_:error:lateCommitWindow:at:)``),
+/// ones are retried and kept as unconfirmed, see ``RelayWork/commitFailed(_:error:lateCommitWindow:at:)``),
 /// the committed-offset gauges and the failure log and counter.
 struct OffsetCommitter: Sendable {
-    let state: SharedPipelineState
+    let state: SharedRelayWork
     let metrics: PipelineMetrics
     let logger: Logger
 
@@ -74,12 +74,12 @@ struct OffsetCommitter: Sendable {
             )
         }
         if !outcome.made.isEmpty {
-            state.withLock { $0.commitsSucceeded(outcome.made) }
+            state.withLock { $0.commitSucceeded(outcome.made) }
             for (partition, commit) in outcome.made { metrics.recordCommitted(partition, offset: commit.offset) }
         }
         if let error = outcome.error {
             let window = consumer.lateCommitWindow
-            state.withLock { $0.commitsFailed(outcome.failed, error: error, lateCommitWindow: window, at: .now) }
+            state.withLock { $0.commitFailed(outcome.failed, error: error, lateCommitWindow: window, at: .now) }
             PipelineEvents.commitFailed(error, during: operation, metrics: metrics, logger: logger)
         }
         return outcome

@@ -1,6 +1,6 @@
 /// What the pipeline is doing, as one value: the in-flight limit and whether consumption is paused
 /// follow from it, instead of from flags and a limit used as a side channel.
-enum PipelineMode: Sendable, Equatable {
+public enum PipelineMode: Sendable, Equatable {
     /// Consuming and delivering, up to the concurrency limit (at most `maxInFlight` requests).
     case running
     /// June fails broadly (timeouts, 5xx): consumption paused, June probed on a timer.
@@ -49,7 +49,7 @@ enum PipelineMode: Sendable, Equatable {
 
     static let rejectingAllLabel = "rejecting-all"
 
-    var name: String {
+    public var name: String {
         switch self {
         case .running: "running"
         case .outage: "outage"

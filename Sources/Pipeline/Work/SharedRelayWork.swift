@@ -1,14 +1,14 @@
 import Synchronization
 
-/// The one lock around `PipelineState`, shared by the pipeline's tasks and its rebalance handler.
+/// The one lock around `RelayWork`, shared by the pipeline's tasks and its rebalance handler.
 /// (`Mutex` is non-copyable, so it lives in a class the two can both hold.)
 ///
 /// Beside it, the shutdown budget (relay-spec §5): once the pipeline is asked to stop, rebalance
 /// callbacks (which librdkafka runs inside the final commit's polls and inside the close) wait and
 /// commit only until ``limitCallbacks(until:)``'s deadline, so they share the remaining budget instead
 /// of each taking a full drain timeout.
-final class SharedPipelineState: Sendable {
-    private let mutex: Mutex<PipelineState>
+final class SharedRelayWork: Sendable {
+    private let mutex: Mutex<RelayWork>
     private let stopBudget = Mutex<StopBudget?>(nil)
 
     private struct StopBudget {
@@ -16,11 +16,11 @@ final class SharedPipelineState: Sendable {
         var callbacksUntil: ContinuousClock.Instant
     }
 
-    init(_ state: PipelineState) {
+    init(_ state: RelayWork) {
         mutex = Mutex(state)
     }
 
-    func withLock<Result>(_ body: (inout sending PipelineState) throws -> sending Result) rethrows -> sending Result {
+    func withLock<Result>(_ body: (inout sending RelayWork) throws -> sending Result) rethrows -> sending Result {
         try mutex.withLock(body)
     }
 

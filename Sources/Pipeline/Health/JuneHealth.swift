@@ -1,6 +1,6 @@
 /// What the relay has learnt of June's health from its answers: retryable failures in a row (an
 /// outage), when June last answered and last accepted a real event, and rejections in a row (a
-/// rejection storm). A pure value inside ``PipelineState``; the mode it leads to is the state's.
+/// rejection storm). A pure value inside ``RelayWork``; the mode it leads to is the work object's.
 struct JuneHealth: Sendable {
     /// Consecutive retryable failures (no answer from June in between) that make an outage.
     let outageThreshold: Int

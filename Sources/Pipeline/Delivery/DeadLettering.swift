@@ -11,14 +11,19 @@ extension Pipeline {
         state.withLock { $0.owns(record) }
     }
 
-    /// Dead-letters the record; only an acknowledged write makes its offset done.
-    /// A record dead-lettered as `retries-exhausted` quarantines its lane.
-    func deadLetterAndFinish(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async {
-        if await deadLetter(record, reason: reason, message: message, httpStatus: httpStatus) {
-            finish([record], quarantine: reason == .retriesExhausted)
-        } else {
-            abandon([record])
+    /// Dead-letters the record as the whole of its job, then ends the job; returns the worker's next jobs.
+    func deadLetterAndEnd(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async -> NextJobs {
+        let written = await deadLetter(record, reason: reason, message: message, httpStatus: httpStatus)
+        return state.withLock { work in
+            work.deadLetterEnded(record, reason: reason, written: written)
+            return work.jobEnded([record])
         }
+    }
+
+    /// Dead-letters one record of a running job (a batch); only an acknowledged write makes its offset done.
+    func deadLetterInJob(_ record: RelayRecord, reason: DeadLetterReason, message: String, httpStatus: Int?) async {
+        let written = await deadLetter(record, reason: reason, message: message, httpStatus: httpStatus)
+        state.withLock { $0.deadLetterEnded(record, reason: reason, written: written) }
     }
 
     /// Writes the record to the dead-letter topic and waits for the broker's acknowledgement, retrying
