@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func assignmentReportsIgnoredMetadataPerPartition() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         let good = OffsetCommitMetadata.encode(partition: 1, committed: 10, ranges: [11..<12])
         let ignored = state.assign([p0, p1], committed: [
             p0: KafkaOffsetCommit(offset: 10, metadata: "jr1:AQE="),
@@ -70,12 +70,12 @@ import Testing
 
     /// A state whose p0 ownership started with the group at `base` (nil: no offset) and whose commit
     /// of offset 100 was not confirmed (the assignment was then lost).
-    func stateWithUnconfirmedCommit(base: Int64?) -> PipelineState {
-        var state = PipelineState(maxInFlight: 4)
+    func stateWithUnconfirmedCommit(base: Int64?) -> RelayWork {
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0], committed: base.map { [p0: KafkaOffsetCommit(offset: $0)] } ?? [:])
         state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 100)])
         state.beginRevoke([p0])
-        _ = state.finishRevoke([p0], metadataLimit: 4096)
+        _ = state.finishRevoke([p0])
         return state
     }
 
@@ -108,20 +108,20 @@ import Testing
     }
 
     @Test func theLastConfirmedCommitIsTheNewBase() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0], committed: [:])
-        state.commitsSucceeded([p0: KafkaOffsetCommit(offset: 60)])
-        state.commitsFailed([p0: KafkaOffsetCommit(offset: 100)], error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
+        state.commitSucceeded([p0: KafkaOffsetCommit(offset: 60)])
+        state.commitFailed([p0: KafkaOffsetCommit(offset: 100)], error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
         #expect(state.unconfirmedCommits[p0]?.base == 60)
         state.beginRevoke([p0])
-        _ = state.finishRevoke([p0], metadataLimit: 4096)
+        _ = state.finishRevoke([p0])
         #expect(state.takeUnconfirmed(for: [p0], committed: [p0: KafkaOffsetCommit(offset: 60)])[p0]?.commit.offset == 100)
     }
 
     @Test func aFailedReapplicationKeepsItsOriginalBase() {
         var state = stateWithUnconfirmedCommit(base: 40)
         let taken = state.takeUnconfirmed(for: [p0], committed: [p0: KafkaOffsetCommit(offset: 40)])
-        state.commitsFailed(taken.mapValues(\.commit), error: KafkaError.timedOut("commit"))
+        state.commitFailed(taken.mapValues(\.commit), error: KafkaError.timedOut("commit"))
         state.keepUnconfirmed(taken)
         #expect(state.unconfirmedCommits[p0] == UnconfirmedCommits.Entry(commit: KafkaOffsetCommit(offset: 100), base: 40))
     }

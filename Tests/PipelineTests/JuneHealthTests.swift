@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func onlyAnAcceptedRealEventIsEvidenceThatJuneIsUp() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         let t0 = ContinuousClock.now
         #expect(state.recordAnswered(at: t0) == nil, "a probe answered while running")
         #expect(!state.health.acceptedAfter(t0 - .seconds(1)), "a probe's answer is no acceptance")
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func fiftyRejectionsOfTenUsersInARowAreARefusal() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         let t0 = ContinuousClock.now
         for index in 0..<(JuneHealth.stormRejections - 1) {
             let (transition, deadLetter) = state.recordRejected(lane: lane(index % 10), status: 400, at: t0 + .milliseconds(index))
@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func rejectionsOfFewUsersOrWithAnAcceptanceBetweenAreNoStorm() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         let t0 = ContinuousClock.now
         for index in 0..<200 {
             #expect(state.recordRejected(lane: lane(index % 9), status: 422, at: t0).deadLetter, "9 users: bad events, not a storm")
@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func aRejectionEndsAnOutageAndAStatusRefusalReplacesAStorm() {
-        var state = PipelineState(maxInFlight: 8, outageThreshold: 1)
+        var state = RelayWork.testing(maxInFlight: 8, outageThreshold: 1)
         let t0 = ContinuousClock.now
         #expect(state.recordRetryableFailure(at: t0) == .outageBegan)
         let first = state.recordRejected(lane: lane(0), status: 400, at: t0 + .seconds(1))
@@ -77,7 +77,7 @@ import Testing
     }
 
     @Test func nothingChangesModeWhileStopping() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.beginDraining()
         let t0 = ContinuousClock.now
         for index in 0..<100 {

@@ -7,7 +7,7 @@ import Testing
 /// deadline, but never less than its floor.
 @Suite struct ShutdownBudgetTests {
     @Test func callbacksGetAllTheyWantWhileRunningAndShareTheBudgetWhileStopping() {
-        let shared = SharedRelayWork(PipelineState(maxInFlight: 4))
+        let shared = SharedRelayWork(RelayWork.testing(maxInFlight: 4))
         let t0 = ContinuousClock.now
         #expect(shared.stopRequestedAt == nil)
         #expect(shared.callbackBudget(.seconds(10), now: t0) == .seconds(10), "running: the full drain timeout")

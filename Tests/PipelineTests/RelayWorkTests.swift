@@ -5,24 +5,24 @@ import Testing
 @testable import Pipeline
 @testable import RelayFormats
 
-@Suite struct PipelineStateTests {
+@Suite struct RelayWorkTests {
     let p0 = TestRecords.p0
     let p1 = TestRecords.p1
 
-    func pause(_ state: inout PipelineState, limit: Int = 10, uncommitted: Int64 = 1_000, all: Bool = false) -> Set<KafkaTopicPartition> {
+    func pause(_ state: inout RelayWork, limit: Int = 10, uncommitted: Int64 = 1_000, all: Bool = false) -> Set<KafkaTopicPartition> {
         let wanted = state.partitionsToPause(perPartitionLimit: limit, uncommittedLimit: uncommitted, pauseAll: all)
         state.paused = wanted
         return wanted
     }
 
-    func epoch(_ state: PipelineState, _ partition: KafkaTopicPartition) -> UInt64 {
+    func epoch(_ state: RelayWork, _ partition: KafkaTopicPartition) -> UInt64 {
         state.tracker.epoch(of: partition)!
     }
 
     // MARK: Back-pressure
 
     @Test func pausesAFullPartitionAndResumesAtHalf() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.assign([p0, p1], committed: [:])
         for offset in Int64(0)..<10 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state) == [p0])
@@ -36,7 +36,7 @@ import Testing
     }
 
     @Test func doneRecordsBehindAStuckOneDoNotCountTowardTheLimit() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.assign([p0], committed: [:])
         for offset in Int64(0)..<10 { _ = state.tracker.track(p0, offset: offset) }
         #expect(pause(&state) == [p0])
@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func pausesAtTheUncommittedLimitWithHysteresis() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.assign([p0, p1], committed: [:])
         for offset in Int64(0)...20 { _ = state.tracker.track(p0, offset: offset) }
         let e = epoch(state, p0)
@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func pausesEverythingWhenAskedOrWhenNotRunning() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.assign([p0, p1], committed: [:])
         #expect(pause(&state, all: true) == [p0, p1], "the fetch loop's whole-buffer fallback")
         #expect(pause(&state).isEmpty)
@@ -84,7 +84,7 @@ import Testing
     // MARK: June's health
 
     @Test func consecutiveRetryableFailuresMakeAnOutageAndAnAnswerEndsIt() {
-        var state = PipelineState(maxInFlight: 8, outageThreshold: 5)
+        var state = RelayWork.testing(maxInFlight: 8, outageThreshold: 5)
         state.assign([p0, p1], committed: [:])
         let start = ContinuousClock.now
         for index in 0..<4 { #expect(state.recordRetryableFailure(at: start + .milliseconds(index)) == nil) }
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func refusalsPauseKeepTheirStartAndRecover() {
-        var state = PipelineState(maxInFlight: 4, outageThreshold: 3)
+        var state = RelayWork.testing(maxInFlight: 4, outageThreshold: 3)
         let t0 = ContinuousClock.now
         #expect(state.recordRefused(status: 401, at: t0) == .refusalBegan(status: 401))
         #expect(state.mode == .refused(since: t0, status: 401))
@@ -131,7 +131,7 @@ import Testing
     }
 
     @Test func unavailableTimeAccumulatesOverEpisodes() {
-        var state = PipelineState(maxInFlight: 4, outageThreshold: 1)
+        var state = RelayWork.testing(maxInFlight: 4, outageThreshold: 1)
         let t0 = ContinuousClock.now
         #expect(state.unavailableTime(at: t0) == .zero)
         #expect(state.recordRetryableFailure(at: t0) == .outageBegan)
@@ -143,7 +143,7 @@ import Testing
     }
 
     @Test func drainingStopsNewWorkAndDropsQueuedRecords() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0], committed: [:])
         _ = state.lanes.enqueue(TestRecords.record(0, key: "a", epoch: epoch(state, p0)))
         #expect(!state.isStopping)
@@ -158,7 +158,7 @@ import Testing
     // MARK: Jobs and drain signals
 
     @Test func drainSignalIsNilWhenIdleAndFiresWhenTheLastRecordIsReleased() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0, p1], committed: [:])
         #expect(state.drainSignal(for: [p0]) == nil, "nothing in flight: no waiting")
         #expect(state.drainSignal(for: nil) == nil)
@@ -184,7 +184,7 @@ import Testing
     }
 
     @Test func removedDrainSignalIsNotSignalled() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         let job = [TestRecords.record(0, key: "a")]
         state.startJob(job)
         let signal = state.drainSignal(for: [p0])!
@@ -196,13 +196,13 @@ import Testing
     // MARK: Assignment and revoke
 
     @Test func everyAssignmentGetsANewEpoch() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0, p1], committed: [:])
         #expect(state.hasJoined)
         let first = (epoch(state, p0), epoch(state, p1))
         #expect(first.0 != first.1)
         state.beginRevoke([p0])
-        _ = state.finishRevoke([p0], metadataLimit: 4096)
+        _ = state.finishRevoke([p0])
         state.assign([p0], committed: [p0: KafkaOffsetCommit(offset: 7)])
         #expect(epoch(state, p0) > max(first.0, first.1))
         #expect(state.tracker.partitions[p0]?.committable == 7, "starts from the committed offset")
@@ -210,7 +210,7 @@ import Testing
     }
 
     @Test func revokeDropsQueuedRecordsCommitsAndForgetsThePartition() {
-        var state = PipelineState(maxInFlight: 8)
+        var state = RelayWork.testing(maxInFlight: 8)
         state.assign([p0, p1], committed: [:])
         let e = epoch(state, p0)
         for offset in Int64(0)..<3 {
@@ -224,7 +224,7 @@ import Testing
         state.beginRevoke([p0])
         #expect(state.assigned == [p1] && state.paused.isEmpty)
         #expect(state.lanes.queuedRecords == 1 && state.lanes.queuedBytes == 7, "only p1's record is left")
-        let commits = state.finishRevoke([p0], metadataLimit: 4096)
+        let commits = state.finishRevoke([p0])
         #expect(commits.keys.sorted() == [p0], "a revoke commits only the revoked partitions")
         #expect(commits[p0]?.offset == 1)
         #expect(OffsetCommitMetadata.decode(commits[p0]!.metadata, partition: p0.partition, committed: 1) == .ranges([2..<3]))
@@ -235,7 +235,7 @@ import Testing
     // MARK: Unconfirmed commits
 
     @Test func aCommitLostInARebalanceIsMadeWhenThePartitionComesBack() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         // The group is at 0 when this ownership starts: the base of its commits.
         state.assign([p0, p1], committed: [p0: KafkaOffsetCommit(offset: 0)])
         let e = epoch(state, p0)
@@ -245,14 +245,14 @@ import Testing
         }
         let commits = state.tracker.takeCommittable()
         #expect(commits[p0]?.offset == 4)
-        state.commitsFailed(commits, error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
+        state.commitFailed(commits, error: KafkaError(code: KafkaError.Code.illegalGeneration, message: "fenced"))
         #expect(state.commitsHeldUntil != nil, "a commit that met a rebalance holds periodic commits")
         #expect(state.unconfirmedCommits[p0] == UnconfirmedCommits.Entry(commit: commits[p0]!, base: 0))
 
         // The assignment is lost; the partition comes back with the group at offset 1, between the base
         // and the commit (an earlier commit of this member landed late).
         state.beginRevoke([p0, p1])
-        state.keepUnconfirmed(state.finishRevoke([p0, p1], metadataLimit: 4096))
+        state.keepUnconfirmed(state.finishRevoke([p0, p1]))
         let committed = [p0: KafkaOffsetCommit(offset: 1)]
         let recovered = state.takeUnconfirmed(for: [p0], committed: committed)
         #expect(recovered[p0]?.commit == commits[p0], "the highest unconfirmed commit above the group's offset")
@@ -267,12 +267,12 @@ import Testing
     }
 
     @Test func unconfirmedCommitsAtOrBelowTheGroupsOffsetOrSupersededAreDropped() {
-        var state = PipelineState(maxInFlight: 4)
+        var state = RelayWork.testing(maxInFlight: 4)
         state.assign([p0, p1], committed: [p0: KafkaOffsetCommit(offset: 1), p1: KafkaOffsetCommit(offset: 1)])
         state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 5), p1: KafkaOffsetCommit(offset: 9)])
         state.keepUnconfirmed([p0: KafkaOffsetCommit(offset: 3)])
         #expect(state.unconfirmedCommits[p0]?.commit.offset == 5, "the highest is kept")
-        state.commitsSucceeded([p1: KafkaOffsetCommit(offset: 9)])
+        state.commitSucceeded([p1: KafkaOffsetCommit(offset: 9)])
         #expect(state.unconfirmedCommits[p1] == nil)
         #expect(state.takeUnconfirmed(for: [p0], committed: [p0: KafkaOffsetCommit(offset: 5)]).isEmpty)
         #expect(state.unconfirmedCommits.isEmpty)
