@@ -209,71 +209,22 @@ public final class Pipeline: Service, Sendable {
     /// unavailable) and resumes the others.
     private func applyBackPressure(pauseAll: Bool) {
         let (toPause, toResume) = state.withLock { $0.backPressure(pauseAll: pauseAll) }
-        if !toPause.isEmpty {
-            do {
-                try consumer.pause(Array(toPause))
-                logger.debug("Partitions paused", metadata: [PipelineLoggingKeys.partitionCount: "\(toPause.count)"])
-            } catch {
-                logger.warning("Pausing partitions failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
-            }
+        flowControl(toPause, done: "Partitions paused", failed: "Pausing partitions failed", consumer.pause)
+        flowControl(toResume, done: "Partitions resumed", failed: "Resuming partitions failed", consumer.resume)
+    }
+
+    private func flowControl(
+        _ partitions: Set<KafkaTopicPartition>,
+        done: Logger.Message,
+        failed: Logger.Message,
+        _ change: ([KafkaTopicPartition]) throws -> Void
+    ) {
+        guard !partitions.isEmpty else { return }
+        do {
+            try change(Array(partitions))
+            logger.debug(done, metadata: [PipelineLoggingKeys.partitionCount: "\(partitions.count)"])
+        } catch {
+            logger.warning(failed, metadata: [PipelineLoggingKeys.error: "\(error)"])
         }
-        if !toResume.isEmpty {
-            do {
-                try consumer.resume(Array(toResume))
-                logger.debug("Partitions resumed", metadata: [PipelineLoggingKeys.partitionCount: "\(toResume.count)"])
-            } catch {
-                logger.warning("Resuming partitions failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
-            }
-        }
-    }
-
-    // MARK: - Committing
-
-    /// Commits the offsets (and done-offset metadata) that changed since the last commit. Runs on the
-    /// fetch task, between polls, so it never races a revoke (rebalance callbacks run inside poll).
-    ///
-    /// While the group rebalances (and for a quiet period after each rebalance callback or a commit that
-    /// met a rebalance) periodic commits wait: committing with an outdated generation makes librdkafka
-    /// 2.0.2 drop the whole assignment (librdkafka issue #4059). Nothing is lost meanwhile; the offsets
-    /// stay in the tracker and the revoke handler commits them. Returns the failure, if any.
-    @discardableResult
-    func commitMoved(
-        now: ContinuousClock.Instant = .now,
-        timeout: Duration = KafkaConsumer.commitTimeout,
-        operation: String = "periodic commit"
-    ) async -> KafkaError? {
-        let commits = state.withLock { $0.takeCommits(at: now) }
-        guard !commits.isEmpty else { return nil }
-        return await committer.commit(commits, consumer: consumer, timeout: timeout, operation: operation).error
-    }
-}
-
-extension Duration {
-    var timeInterval: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}
-
-extension Pipeline {
-    /// Runs `body` on the work object for an answer from June; the concurrency-limit gauge follows the
-    /// limit when the answer moved it.
-    func answered<Result: Sendable>(_ body: (inout RelayWork) -> Result) -> Result {
-        let (result, limit, changed) = state.withLock { work in
-            let before = work.limiter.limit
-            let result = body(&work)
-            return (result, work.limiter.limit, work.limiter.limit != before)
-        }
-        if changed { metrics.concurrencyLimit.record(limit) }
-        return result
-    }
-
-    func startWorkers(_ jobs: [PipelineJob]) {
-        for job in jobs { tasks.start(.worker(job)) }
-    }
-
-    /// Takes and starts every job that can run now (after a recovery).
-    func startReadyJobs() {
-        startWorkers(state.withLock { $0.takeJobs() })
     }
 }

@@ -39,17 +39,7 @@ extension Pipeline {
         let fence = state.withLock { $0.fence(batch, isSplit: isSplit, deadline: deadline, at: started) }
         var records = fence.send
         guard !records.isEmpty else { return (fence.held, nil) }
-        var items: [JuneBatchItem] = []
-        items.reserveCapacity(records.count)
-        for index in records.indices {
-            if records[index].firstAttempt == nil {
-                records[index].firstAttempt = started
-                records[index].unavailableTimeAtFirstAttempt = fence.unavailable
-            }
-            if !isSplit, !records[index].continuesSplit { records[index].attempts += 1 }
-            records[index].continuesSplit = false
-            if let item = records[index].payload.batchItem { items.append(item) }
-        }
+        let items = Self.startAttempt(&records, isSplit: isSplit, at: started, unavailable: fence.unavailable)
         let outcome = await sender.send(batch: items, deadline: deadline)
         let now = ContinuousClock.now
         metrics.recordBatchRequest(outcome: PipelineMetrics.Outcome(outcome), duration: now - started, events: records.count)
@@ -81,18 +71,44 @@ extension Pipeline {
         case .retryable(let status, let retryAfter, let message):
             let (transition, givingUp) = answered { $0.batchFailed(records, retryAfter: retryAfter, at: now) }
             noteTransition(transition, message: message)
-            var left: [RelayRecord] = []
-            for (record, givesUp) in zip(records, givingUp) {
-                // A record given up on is dead-lettered; the rest of its lane goes on after it, so the
-                // lane's order is kept.
-                if givesUp, !left.contains(where: { $0.lane == record.lane }) {
-                    logDeadLetterCause(record, reason: .retriesExhausted, status: status)
-                    await deadLetterInJob(record, reason: .retriesExhausted, message: message, httpStatus: status)
-                } else {
-                    left.append(record)
-                }
-            }
-            return (left, retryAfter)
+            return (await deadLetterGivenUp(records, givingUp: givingUp, message: message, status: status), retryAfter)
         }
+    }
+
+    /// Counts a send in the records' bookkeeping (the first attempt's time and June-unavailable time;
+    /// one more attempt, unless the send continues a split) and returns their batch items.
+    private static func startAttempt(
+        _ records: inout [RelayRecord],
+        isSplit: Bool,
+        at started: ContinuousClock.Instant,
+        unavailable: Duration
+    ) -> [JuneBatchItem] {
+        var items: [JuneBatchItem] = []
+        items.reserveCapacity(records.count)
+        for index in records.indices {
+            if records[index].firstAttempt == nil {
+                records[index].firstAttempt = started
+                records[index].unavailableTimeAtFirstAttempt = unavailable
+            }
+            if !isSplit, !records[index].continuesSplit { records[index].attempts += 1 }
+            records[index].continuesSplit = false
+            if let item = records[index].payload.batchItem { items.append(item) }
+        }
+        return items
+    }
+
+    /// Dead-letters the records given up on after a retryable failure; returns the others, to retry. A
+    /// record given up on behind one of its lane that is retried is retried too, so the lane's order is kept.
+    private func deadLetterGivenUp(_ records: [RelayRecord], givingUp: [Bool], message: String, status: Int?) async -> [RelayRecord] {
+        var left: [RelayRecord] = []
+        for (record, givesUp) in zip(records, givingUp) {
+            if givesUp, !left.contains(where: { $0.lane == record.lane }) {
+                logDeadLetterCause(record, reason: .retriesExhausted, status: status)
+                await deadLetterInJob(record, reason: .retriesExhausted, message: message, httpStatus: status)
+            } else {
+                left.append(record)
+            }
+        }
+        return left
     }
 }

@@ -5,6 +5,27 @@ import Logging
 // MARK: - Pipeline + workers and retry timers
 
 extension Pipeline {
+    /// Runs `body` on the work object for an answer from June; the concurrency-limit gauge follows the
+    /// limit when the answer moved it.
+    func answered<Result: Sendable>(_ body: (inout RelayWork) -> Result) -> Result {
+        let (result, limit, changed) = state.withLock { work in
+            let before = work.limiter.limit
+            let result = body(&work)
+            return (result, work.limiter.limit, work.limiter.limit != before)
+        }
+        if changed { metrics.concurrencyLimit.record(limit) }
+        return result
+    }
+
+    func startWorkers(_ jobs: [PipelineJob]) {
+        for job in jobs { tasks.start(.worker(job)) }
+    }
+
+    /// Takes and starts every job that can run now (after a recovery).
+    func startReadyJobs() {
+        startWorkers(state.withLock { $0.takeJobs() })
+    }
+
     func perform(_ work: PipelineWork) async {
         switch work {
         case .worker(let first):
