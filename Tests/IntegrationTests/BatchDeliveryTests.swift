@@ -246,11 +246,11 @@ struct BatchDeliveryTests {
                 extraArguments: Self.batchFlags
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(60))
-            try await RelayChecks.stopGracefully(h, relay)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relay], stub: stub, deliverable: events.deliverable,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             print("batch-large-item: \(stats)")
-            h.check(stats.duplicates == 0, "duplicates: \(stats)")
             h.check(stats.concurrentUserViolations == 0, "a user was in two requests at once: \(stats)")
             h.check(
                 stats.byType["track"] == bigOnes && stats.byType.values.reduce(0, +) == bigOnes,
@@ -265,7 +265,6 @@ struct BatchDeliveryTests {
                 let seqs = try await stub.acceptedSeqs(user: user)
                 h.check(seqs == Array(0..<12), "\(user) accepted in the order \(seqs)")
             }
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -311,15 +310,15 @@ struct BatchDeliveryTests {
             let final = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(60))
             let recovered = try await eventually(timeout: .seconds(10)) { try await metrics.value("relay_june_outage") == 0 }
             h.check(recovered, "relay_june_outage did not return to 0")
-            try await RelayChecks.stopGracefully(h, relay)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relay], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             print("batch-outage: at the outage \(atOutage.uniqueAccepted) delivered; probes during it \(duringOutage.probes ?? -1); final \(final)")
             h.check(stats.duplicates == 0 && stats.duplicateMessageIds == 0, "duplicates: \(stats)")
             h.check(stats.concurrentUserViolations == 0, "a user was in two requests at once: \(stats)")
             h.check((stats.status["503"] ?? 0) > 0, "the relay never met the outage: \(stats)")
             h.check((stats.probes ?? 0) > 0, "the relay never probed June during the outage: \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -371,9 +370,10 @@ struct BatchDeliveryTests {
                 extraArguments: Self.batchFlags + RelayChecks.fastGroupFlags
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(90))
-            try await RelayChecks.stopGracefully(h, second)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [second], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             print("batch-kill-9: \(atKill.uniqueAccepted) delivered before the kill; final \(stats)")
             h.check(stats.concurrentUserViolations == 0, "a user was in two requests at once: \(stats)")
             // A redelivered event carries the messageId it had the first time (its own, or the same
@@ -391,7 +391,6 @@ struct BatchDeliveryTests {
             h.check(
                 stats.duplicates <= bound,
                 "\(stats.duplicates) events delivered twice, bound \(bound) (delivered before the kill: \(atKill.uniqueAccepted))")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 }

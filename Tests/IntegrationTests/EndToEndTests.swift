@@ -67,12 +67,11 @@ struct EndToEndTests {
 
             let relay = try h.startRelay(brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-transient")
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(120))
-            try await RelayChecks.stopGracefully(h, relay)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            h.check(stats.duplicates == 0, "duplicates: \(stats)")
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relay], stub: stub, deliverable: events.deliverable,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             h.check((stats.status["503"] ?? 0) > 0 && (stats.status["429"] ?? 0) > 0, "no faults were injected: \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -102,11 +101,11 @@ struct EndToEndTests {
                 writeKey: "k-kill", extraArguments: RelayChecks.fastGroupFlags
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(90))
-            try await RelayChecks.stopGracefully(h, second)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [second], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             print("kill-9: \(atKill.uniqueAccepted) delivered before the kill; final \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -150,12 +149,11 @@ struct EndToEndTests {
             let consumedByA = try await MetricsClient(port: portA).value("relay_records_consumed_total") ?? 0
             h.check(assignedB > 0 && assignedB < 4, "relay-b holds \(assignedB) partitions, expected a share of the 4")
 
-            try await RelayChecks.stopGracefully(h, relayB)
-            try await RelayChecks.stopGracefully(h, relayA)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relayB, relayA], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             print("rebalance: relay-a consumed \(consumedByA), relay-b consumed \(consumedByB); final \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -223,12 +221,11 @@ struct EndToEndTests {
             h.check(recovered, "relay_june_outage did not return to 0")
             let readyAgain = try await metrics.readyzStatus()
             h.check(readyAgain == 200, "/readyz answered \(readyAgain) after the outage")
-            try await RelayChecks.stopGracefully(h, relay)
-
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            h.check(stats.duplicates == 0, "duplicates: \(stats)")
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relay], stub: stub, deliverable: events.deliverable,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             h.check((stats.status["503"] ?? 0) > 0, "the relay never met the outage: \(final)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 
@@ -441,14 +438,14 @@ struct EndToEndTests {
                 try h.require(relay.isRunning, "relay exited early: \(relay.stderrText.suffix(2_000))")
                 try await Task.sleep(for: .milliseconds(100))
             }
-            try await RelayChecks.stopGracefully(h, relay)
+            try await RelayChecks.verifyCleanFinish(
+                h, stopping: [relay], stub: stub, deliverable: events.deliverable,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
 
             // The gauge is refreshed once per commit interval, so it samples the buffer; it may read 0.
             h.check(samples > 5, "only \(samples) metric samples")
             h.check(peak <= Double(4 * maxBuffered + pollBatch), "buffered peaked at \(peak), bound \(4 * maxBuffered + pollBatch)")
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            h.check(stats.duplicates == 0, "duplicates: \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 

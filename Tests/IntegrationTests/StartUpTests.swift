@@ -121,9 +121,10 @@ struct StartUpTests {
             h.check(rebalancesAfter == rebalancesBefore, "the first relay went through rebalances: \(rebalancesBefore) → \(rebalancesAfter)")
             let status = try await metrics.status()
             h.check(status.assignedPartitions == 4, "the first relay holds \(status.assignedPartitions) partitions, expected all 4: \(status)")
-            try await RelayChecks.stopGracefully(h, first)
-            _ = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
+            try await RelayChecks.verifyCleanFinish(
+                h, stopping: [first], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
         }
     }
 
@@ -158,10 +159,11 @@ struct StartUpTests {
                 extraArguments: ["--delivery", "batch", "--batch-max-bytes", "32816"]
             )
             _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(60))
-            try await RelayChecks.stopGracefully(h, atFloor)
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.verifyCleanFinish(
+                h, stopping: [atFloor], stub: stub, deliverable: events.deliverable, noDuplicates: false,
+                kafka: kafka, dlq: dlq, group: group, topic: topic
+            )
             h.check((stats.batches ?? 0) > 0, "nothing went through /sdk/batch: \(stats)")
-            try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
         }
     }
 }

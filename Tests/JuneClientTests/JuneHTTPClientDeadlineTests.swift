@@ -47,8 +47,7 @@ struct JuneHTTPClientDeadlineTests {
         finished.append("second")
         let firstOutcome = await first
         let third = await client.send(Self.event("third"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
 
         guard case .retryable(status: nil, retryAfter: nil, let message) = second else {
             Issue.record("unexpected \(second)")
@@ -95,14 +94,8 @@ struct JuneHTTPClientDeadlineTests {
         // Many requests on two connections, every exchange held a little: all are answered.
         let server = try await ScriptedHTTPServer { _, _ in .delayedResponse(200, body: "{}", by: .milliseconds(5)) }
         let client = try self.client(server, maxConnections: 2)
-        let outcomes = await withTaskGroup(of: SendOutcome.self, returning: [SendOutcome].self) { group in
-            for user in 0..<30 {
-                group.addTask { await client.send(Self.event("u\(user)")) }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        try await client.shutdown()
-        await server.shutdown()
+        let outcomes = await client.sendAllAtOnce((0..<30).map { Self.event("u\($0)") })
+        try await client.shutdown(with: server)
         #expect(outcomes.count == 30)
         #expect(outcomes.allSatisfy { $0 == .delivered(status: 200) })
         #expect(server.connectionCount <= 2)
@@ -123,8 +116,7 @@ struct JuneHTTPClientDeadlineTests {
         let cancelled = await waiting.value
         #expect(await first == .delivered(status: 200))
         #expect(await client.send(Self.event("next")) == .delivered(status: 200))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
 
         guard case .retryable(status: nil, retryAfter: nil, let message) = cancelled else {
             Issue.record("unexpected \(cancelled)")

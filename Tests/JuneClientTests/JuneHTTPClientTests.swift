@@ -3,6 +3,7 @@ import JuneStub
 import JuneTransform
 import MiniHTTPServer
 import Synchronization
+import TestSupport
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))
@@ -20,15 +21,12 @@ struct JuneHTTPClientTests {
             configuration: .init(baseURL: "http://127.0.0.1:\(stub.port)", writeKey: writeKey, requestTimeout: requestTimeout),
             logger: quietLogger
         )
-        do {
+        try await withCleanUp {
             try await body(stub, client)
-        } catch {
-            try? await client.shutdown()
-            try? await stub.shutdown()
-            throw error
+        } cleanUp: {
+            try await client.shutdown()
+            try await stub.shutdown()
         }
-        try await client.shutdown()
-        try await stub.shutdown()
     }
 
     static func track(user: String, seq: Int, event: String = "Signed Up") -> JuneRequest {

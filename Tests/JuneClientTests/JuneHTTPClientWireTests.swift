@@ -44,21 +44,13 @@ struct JuneHTTPClientWireTests {
         let client = try self.client(server, path: "/june/")
         let request = Self.track("zoë")
         let outcome = await client.send(request)
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
 
         #expect(outcome == .delivered(status: 200))
         let seen = try #require(server.requests.first)
         let lines = seen.head.components(separatedBy: "\r\n")
         #expect(lines.first == "POST /june/api/track HTTP/1.1")
-        #expect(
-            Set(lines.dropFirst()) == [
-                "Host: 127.0.0.1:\(server.port)",
-                "Authorization: Basic wk_wire",
-                "Content-Type: application/json",
-                "User-Agent: june-relay/wire-test",
-                "Content-Length: \(request.body.count)",
-            ])
+        #expect(Set(lines.dropFirst()) == server.expectedHeaderLines(authorization: "Basic wk_wire", contentLength: request.body.count))
         #expect(seen.body == request.body)
     }
 
@@ -68,8 +60,7 @@ struct JuneHTTPClientWireTests {
         for seq in 1...5 {
             #expect(await client.send(Self.track("ann", seq: seq)) == .delivered(status: 200))
         }
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(server.connectionCount == 1)
         #expect(server.requests.count == 5)
     }
@@ -82,8 +73,7 @@ struct JuneHTTPClientWireTests {
         for seq in 1...3 {
             #expect(await client.send(Self.track("bob", seq: seq)) == .delivered(status: 200))
         }
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(server.connectionCount == 3)
     }
 
@@ -94,8 +84,7 @@ struct JuneHTTPClientWireTests {
         #expect(await client.send(Self.track("cy", seq: 1)) == .delivered(status: 200))
         try await Task.sleep(for: .milliseconds(200))
         #expect(await client.send(Self.track("cy", seq: 2)) == .delivered(status: 200))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(server.connectionCount == 2)
     }
 
@@ -107,8 +96,7 @@ struct JuneHTTPClientWireTests {
         let client = try self.client(server)
         let first = await client.send(Self.track("dee", seq: 1))
         let second = await client.send(Self.track("dee", seq: 2))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(first == .retryable(status: 503, retryAfter: .seconds(7), message: "HTTP 503: hello world"))
         #expect(second == first)
         #expect(server.connectionCount == 1, "a complete chunked answer leaves the connection reusable")
@@ -119,8 +107,7 @@ struct JuneHTTPClientWireTests {
         let server = try await ScriptedHTTPServer { _, _ in .response(400, body: body) }
         let client = try self.client(server)
         let outcome = await client.send(Self.track("eve"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(
             outcome
                 == .rejected(
@@ -133,8 +120,7 @@ struct JuneHTTPClientWireTests {
         let server = try await ScriptedHTTPServer { _, _ in .bytes(Array(bytes.utf8), close: false) }
         let client = try self.client(server)
         let outcome = await client.send(Self.track("fay"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(outcome == .delivered(status: 202))
     }
 
@@ -144,8 +130,7 @@ struct JuneHTTPClientWireTests {
         let client = try self.client(server, timeout: .seconds(30))
         let first = await client.send(Self.track("gus", seq: 1))
         let second = await client.send(Self.track("gus", seq: 2))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         guard case .retryable(status: nil, retryAfter: nil, let message) = first else {
             Issue.record("unexpected \(first)")
             return
@@ -159,8 +144,7 @@ struct JuneHTTPClientWireTests {
         }
         let client = try self.client(server)
         let outcome = await client.send(Self.track("hal"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(outcome.isRetryable)
         #expect(outcome.status == nil)
     }
@@ -168,14 +152,8 @@ struct JuneHTTPClientWireTests {
     @Test func moreRequestsThanConnectionsWaitTheirTurn() async throws {
         let server = try await ScriptedHTTPServer { _, _ in Self.ok }
         let client = try self.client(server, maxConnections: 2)
-        let outcomes = await withTaskGroup(of: SendOutcome.self, returning: [SendOutcome].self) { group in
-            for user in 0..<40 {
-                group.addTask { await client.send(Self.track("user-\(user)")) }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        try await client.shutdown()
-        await server.shutdown()
+        let outcomes = await client.sendAllAtOnce((0..<40).map { Self.track("user-\($0)") })
+        try await client.shutdown(with: server)
         #expect(outcomes.count == 40)
         #expect(outcomes.allSatisfy { $0 == .delivered(status: 200) })
         #expect(server.requests.count == 40)
@@ -190,8 +168,7 @@ struct JuneHTTPClientWireTests {
         let first = await client.send(Self.track("ida", seq: 1))
         // The deadline covers connecting too: a generous one keeps this about the freed slot on a busy machine.
         let second = await client.send(Self.track("ida", seq: 2), deadline: .now() + .seconds(5))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         guard case .retryable(status: nil, retryAfter: nil, let message) = first else {
             Issue.record("unexpected \(first)")
             return
@@ -221,8 +198,7 @@ struct JuneHTTPClientWireTests {
         tls.trustRoots = .certificates([identity.certificate])
         let client = try self.client(server, scheme: "https", host: "localhost", tls: tls)
         let outcome = await client.send(Self.track("kim"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(outcome == .delivered(status: 200))
         #expect(server.requests.first?.body == Self.track("kim").body)
     }
@@ -237,8 +213,7 @@ struct JuneHTTPClientWireTests {
             logger: quietLogger
         )
         let outcome = await client.send(Self.track("lee"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(outcome.isRetryable)
         #expect(outcome.status == nil)
         #expect(server.requests.isEmpty, "nothing may be sent over an unverified connection")
@@ -248,8 +223,7 @@ struct JuneHTTPClientWireTests {
         let server = try await ScriptedHTTPServer { _, _ in Self.ok }
         let client = try self.client(server, scheme: "https", host: "localhost", timeout: .seconds(2))
         let outcome = await client.send(Self.track("max"))
-        try await client.shutdown()
-        await server.shutdown()
+        try await client.shutdown(with: server)
         #expect(outcome.isRetryable)
         #expect(server.requests.isEmpty)
     }

@@ -4,6 +4,7 @@ import MiniHTTPServer
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 @testable import JuneStub
 
@@ -97,7 +98,7 @@ import Testing
         let stub = JuneStub(configuration: .init(port: 0, latency: .milliseconds(150)), logger: quietLogger)
         try await stub.start()
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
-        do {
+        try await withCleanUp {
             let base = "http://127.0.0.1:\(stub.port)"
             func send(_ user: String, seq: Int, batch: Bool) async throws -> Int {
                 var request = HTTPClientRequest(url: base + (batch ? "/sdk/batch" : "/api/track"))
@@ -136,12 +137,9 @@ import Testing
             async let second = send("p", seq: 8, batch: true)
             #expect(try await [first, second] == [200, 200])
             #expect(stub.stats().concurrentUserViolations == 1)
-        } catch {
-            try? await client.shutdown()
-            try? await stub.shutdown()
-            throw error
+        } cleanUp: {
+            try await client.shutdown()
+            try await stub.shutdown()
         }
-        try await client.shutdown()
-        try await stub.shutdown()
     }
 }

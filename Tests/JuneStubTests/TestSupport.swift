@@ -1,3 +1,5 @@
 import Logging
+import TestSupport
 
-let quietLogger = Logger(label: "june-stub-tests", factory: { _ in SwiftLogNoOpLogHandler() })
+/// The logger of these tests (``TestLogging``: quiet unless `TEST_LOG_LEVEL` says otherwise).
+let quietLogger = TestLogging.logger("june-stub-tests")

@@ -18,15 +18,12 @@ struct MiniHTTPServerTests {
         let server = MiniHTTPServer(configuration: configuration, logger: Self.logger, responder: responder)
         try await server.start()
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
-        do {
+        try await withCleanUp {
             try await body(server, client)
-        } catch {
-            try? await client.shutdown()
-            try? await server.shutdown()
-            throw error
+        } cleanUp: {
+            try await client.shutdown()
+            try await server.shutdown()
         }
-        try await client.shutdown()
-        try await server.shutdown()
     }
 
     func get(

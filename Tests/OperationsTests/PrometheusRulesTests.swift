@@ -10,20 +10,22 @@ import Yams
         try PrometheusTools.rules().filter { $0["alert"] != nil }
     }
 
-    @Test func promtoolChecksTheRuleFile() async throws {
+    /// `promtool <command> <file>`, `file` in a fresh copy of the rule files (removed afterwards).
+    static func promtool(_ command: [String], _ file: String) async throws -> (status: Int32, stdout: String, stderr: String) {
         let promtool = try PrometheusTools.require("promtool")
         let directory = try PrometheusTools.ruleFilesDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try await ChildProcess.run(promtool, ["check", "rules", directory.appendingPathComponent("june-relay.rules.yaml").path])
+        return try await ChildProcess.run(promtool, command + [directory.appendingPathComponent(file).path])
+    }
+
+    @Test func promtoolChecksTheRuleFile() async throws {
+        let result = try await Self.promtool(["check", "rules"], "june-relay.rules.yaml")
         #expect(result.status == 0, "promtool check rules:\n\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("SUCCESS: \(try Self.alerts().count) rules found"), "\(result.stdout)")
     }
 
     @Test func promtoolUnitTestsPass() async throws {
-        let promtool = try PrometheusTools.require("promtool")
-        let directory = try PrometheusTools.ruleFilesDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let result = try await ChildProcess.run(promtool, ["test", "rules", directory.appendingPathComponent("prometheus-rules.test.yaml").path])
+        let result = try await Self.promtool(["test", "rules"], "prometheus-rules.test.yaml")
         #expect(result.status == 0, "promtool test rules:\n\(result.stdout)\(result.stderr)")
         #expect(result.stdout.contains("SUCCESS"), "\(result.stdout)")
     }

@@ -98,28 +98,35 @@ package struct StubClient: Sendable {
     /// The seqs the stub accepted for `user`, in arrival order (`GET /events?user=`); empty when it
     /// accepted none.
     package func acceptedSeqs(user: String) async throws -> [Int] {
-        let query = user.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? user
-        let response = try await HTTP.get(baseURL + "/events?user=" + query)
-        if response.status == 404 { return [] }
-        guard response.status == 200 else { throw HTTP.Failure(description: "GET /events answered \(response.status)") }
         struct Events: Decodable { var seqs: [Int] }
-        return try JSONDecoder().decode(Events.self, from: response.body).seqs
+        return try await perUser("/events", user: user, as: Events.self)?.seqs ?? []
+    }
+
+    /// `GET <path>?user=<user>` decoded as `T`; nil when the stub answers 404 (it has nothing of `user`).
+    package func perUser<T: Decodable>(_ path: String, user: String, as type: T.Type) async throws -> T? {
+        let query = user.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(["&", "=", "+"])) ?? user
+        let response = try await HTTP.get(baseURL + path + "?user=" + query)
+        if response.status == 404 { return nil }
+        guard response.status == 200 else { throw HTTP.Failure(description: "GET \(path) answered \(response.status)") }
+        return try JSONDecoder().decode(T.self, from: response.body)
+    }
+
+    /// `POST <path>?<query>` to one of the stub's `/control/` endpoints, which must answer 200.
+    package func control(_ path: String, _ query: String) async throws {
+        let response = try await HTTP.post(baseURL + path + "?" + query)
+        guard response.status == 200 else {
+            throw HTTP.Failure(description: "POST \(path) answered \(response.status): \(response.text)")
+        }
     }
 
     package func startOutage(seconds: Int) async throws {
-        let response = try await HTTP.post(baseURL + "/control/outage?seconds=\(seconds)")
-        guard response.status == 200 else {
-            throw HTTP.Failure(description: "POST /control/outage answered \(response.status): \(response.text)")
-        }
+        try await control("/control/outage", "seconds=\(seconds)")
     }
 
     /// Makes the stub answer every June request with `status` (0: answer normally again); with
     /// `eventsOnly`, probes (`{}`, an empty batch) are answered as usual.
     package func answerEverything(status: Int, eventsOnly: Bool = false) async throws {
-        let response = try await HTTP.post(baseURL + "/control/answer?status=\(status)" + (eventsOnly ? "&events-only=1" : ""))
-        guard response.status == 200 else {
-            throw HTTP.Failure(description: "POST /control/answer answered \(response.status): \(response.text)")
-        }
+        try await control("/control/answer", "status=\(status)" + (eventsOnly ? "&events-only=1" : ""))
     }
 }
 

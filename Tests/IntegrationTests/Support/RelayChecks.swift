@@ -90,3 +90,21 @@ enum RelayChecks {
 #if canImport(Glibc)
     import Glibc
 #endif
+
+extension RelayChecks {
+    /// The usual end of a scenario: stops `relays` gracefully one after the other (each must exit 0),
+    /// checks the stub accepted every deliverable event in per-user order, with no duplicate when
+    /// `noDuplicates`, and checks the dead-letter topic is empty and the group has no lag. Returns the
+    /// stub's stats for further checks.
+    @discardableResult
+    static func verifyCleanFinish(
+        _ h: Harness, stopping relays: [ChildProcess], stub: StubClient, deliverable: Int, noDuplicates: Bool = true,
+        kafka: KafkaTestClient, dlq: String, group: String, topic: String
+    ) async throws -> StubStats {
+        for relay in relays { try await stopGracefully(h, relay) }
+        let stats = try await checkEverythingDelivered(h, stub: stub, deliverable: deliverable)
+        if noDuplicates { h.check(stats.duplicates == 0, "duplicates: \(stats)") }
+        try await checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
+        return stats
+    }
+}

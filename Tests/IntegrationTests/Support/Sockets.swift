@@ -100,21 +100,13 @@ enum ForeignSocket {
     }
 
     /// The whole file, read until end of file (Foundation's `String(contentsOfFile:)` returns only the
-    /// first 4 KB of a `/proc` file, too little for `/proc/net/tcp` on a busy host).
+    /// first 4 KB of a `/proc` file, too little for `/proc/net/tcp` on a busy host; `FileHandle` reads on
+    /// to the end).
     static func readWholeFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count >= 0 else { return nil }
-            if count == 0 { break }
-            bytes += chunk[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data ?? Data(), as: UTF8.self)
     }
 
     /// The descriptor number in `pid` that refers to one of the socket inodes.

@@ -1,4 +1,6 @@
 import Foundation
+import JuneClient
+import JuneTransform
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -163,5 +165,39 @@ extension ScriptedHTTPServer.Reply {
         for header in headers { text += header + "\r\n" }
         text += "Content-Length: \(body.utf8.count)\r\n\r\n" + body
         return .bytes(Array(text.utf8), close: close)
+    }
+}
+
+extension ScriptedHTTPServer {
+    /// The header lines of a wire test's request to this server: its Host, `authorization`, JSON, the
+    /// tests' User-Agent and `contentLength`.
+    func expectedHeaderLines(authorization: String, contentLength: Int) -> Set<String> {
+        [
+            "Host: 127.0.0.1:\(port)",
+            "Authorization: \(authorization)",
+            "Content-Type: application/json",
+            "User-Agent: june-relay/wire-test",
+            "Content-Length: \(contentLength)",
+        ]
+    }
+}
+
+extension JuneHTTPClient {
+    /// Sends every request at once (one task each); the outcomes in the order they finished.
+    func sendAllAtOnce(_ requests: [JuneRequest]) async -> [SendOutcome] {
+        await withTaskGroup(of: SendOutcome.self, returning: [SendOutcome].self) { group in
+            for request in requests {
+                group.addTask { await self.send(request) }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+}
+
+extension JuneHTTPClient {
+    /// Shuts this client down, then `server`.
+    func shutdown(with server: ScriptedHTTPServer) async throws {
+        try await shutdown()
+        await server.shutdown()
     }
 }
