@@ -90,7 +90,8 @@ public final class KafkaConsumer: Sendable {
     ///
     /// A commit that timed out is not cancelled: librdkafka may still make it within
     /// ``lateCommitWindow``, after a later commit of the same partitions.
-    public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
+    public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError)
+    {
         guard !offsets.isEmpty else { return }
         let client = self.client
         let milliseconds = timeout.clampedMilliseconds
@@ -98,7 +99,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// ``commit(_:timeout:)-(KafkaOffsetCommit)``, blocking the calling thread, for the rebalance handler.
-    public func commitOnCallingThread(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
+    public func commitOnCallingThread(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout)
+        throws(KafkaError)
+    {
         try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 
@@ -131,7 +134,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The group's committed offsets with their metadata. Runs on the consumer's queue.
-    public func committedWithMetadata(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+    public func committedWithMetadata(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition:
+        KafkaOffsetCommit]
+    {
         let client = self.client
         let timeoutMilliseconds = timeout.clampedMilliseconds
         return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] in

@@ -123,7 +123,8 @@ import TestSupport
         let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
         let topic = uniqueName("joining")
         try cluster.createTopic(topic, partitions: 2)
-        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.syncGroup, errors: Array(repeating: KafkaError.Code.rebalanceInProgress, count: 200))
+        cluster.pushRequestErrors(
+            apiKey: KafkaMockCluster.APIKey.syncGroup, errors: Array(repeating: KafkaError.Code.rebalanceInProgress, count: 200))
         var consumer: KafkaConsumer? = try cluster.testClient.member(group: uniqueName("g"))
         try consumer?.subscribe(topics: [topic])
         // The mock answers a group's first JoinGroup after 3 s; then each SyncGroup fails and the member rejoins.

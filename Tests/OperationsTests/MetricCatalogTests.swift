@@ -31,7 +31,9 @@ import Testing
     static func mentionedMetrics(_ path: String) throws -> Set<String> {
         let text = try RepositoryFiles.text(path)
         let regex = try NSRegularExpression(pattern: #"\brelay_[a-z0-9_]*[a-z0-9]\b"#)
-        let names = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap { Range($0.range, in: text).map { String(text[$0]) } }
+        let names = regex.matches(in: text, range: NSRange(text.startIndex..., in: text)).compactMap {
+            Range($0.range, in: text).map { String(text[$0]) }
+        }
         return Set(
             names.map { name in
                 for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
