@@ -1,6 +1,6 @@
 # june-relay — build, test, demo and benchmarks.
 #   make demo    one command: embedded broker + June stub + sample events + the real pipeline
-#   make test    every test (unit, Kafka against the mock cluster, end to end with the built binary)
+#   make test    format lint, then every test (unit, Kafka against the mock cluster, end to end with the built binary)
 #   make bench   release binary vs dev-broker and june-stub: events/s, CPU s per 10k events, peak RSS
 #   make bench-capacity   a June serving 32 requests at once at 20 ms (429 beyond, then a queue):
 #                the relay with --concurrency adaptive and fixed; events/s, 429s, latency, the limit
@@ -35,6 +35,7 @@ release: deps
 	$(SWIFT) build -c release --product june-relay
 
 test: deps
+	scripts/format-lint.sh
 	$(SWIFT) build --build-tests
 	JUNE_RELAY_BIN=$(CURDIR)/$(BIN_DEBUG) $(SWIFT) test --skip-build
 

@@ -98,6 +98,6 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "IntegrationTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", "TestSupport", logging, yams], swiftSettings: swiftSettings),
+        .testTarget(name: "OperationsTests", dependencies: ["RelayOperations", "Kafka", "Pipeline", "TestSupport", logging, yams], swiftSettings: swiftSettings),
     ]
 )

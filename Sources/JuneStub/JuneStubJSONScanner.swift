@@ -328,22 +328,9 @@ struct JuneStubJSONScanner {
 
     /// One multi-byte UTF-8 sequence at the cursor (Unicode Table 3-7).
     private mutating func utf8Sequence() throws(Invalid) {
-        var length: Int
-        var lo: UInt8 = 0x80
-        var hi: UInt8 = 0xBF
-        switch self.p[self.i] {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; lo = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; hi = 0x9F
-        case 0xF0: length = 4; lo = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; hi = 0x8F
-        default: throw Invalid()
-        }
+        guard let (length, second) = JSONText.utf8Sequence(lead: self.p[self.i]) else { throw Invalid() }
         guard self.i + length <= self.n else { throw Invalid() }
-        let b1 = self.p[self.i + 1]
-        guard b1 >= lo && b1 <= hi else { throw Invalid() }
+        guard second.contains(self.p[self.i + 1]) else { throw Invalid() }
         for k in 2..<max(2, length) where self.p[self.i + k] & 0xC0 != 0x80 { throw Invalid() }
         self.i += length
     }

@@ -1,3 +1,4 @@
+import JuneTransform
 import MiniHTTPServer
 import Synchronization
 
@@ -55,7 +56,7 @@ extension JuneStubResponder {
             return .json(#"{"answer":0}"#)
         }
         self.setForcedAnswer(status: status, for: duration, eventsOnly: eventsOnly)
-        let seconds = duration.map { "\(Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18)" } ?? "null"
+        let seconds = duration.map { "\($0.inSeconds)" } ?? "null"
         return .json(#"{"answer":\#(status),"seconds":\#(seconds),"eventsOnly":\#(eventsOnly)}"#)
     }
 

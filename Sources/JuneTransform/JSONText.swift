@@ -1,5 +1,21 @@
 /// Small byte-level helpers shared by the scanner, the transformer and the renderer.
 package enum JSONText {
+    /// The length of the UTF-8 sequence `lead` starts and the bytes its second byte may be (Unicode
+    /// Table 3-7); `nil` for a byte that starts no multi-byte sequence.
+    @inlinable
+    package static func utf8Sequence(lead: UInt8) -> (length: Int, second: ClosedRange<UInt8>)? {
+        switch lead {
+        case 0xC2...0xDF: return (2, 0x80...0xBF)
+        case 0xE0: return (3, 0xA0...0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: return (3, 0x80...0xBF)
+        case 0xED: return (3, 0x80...0x9F)
+        case 0xF0: return (4, 0x90...0xBF)
+        case 0xF1...0xF3: return (4, 0x80...0xBF)
+        case 0xF4: return (4, 0x80...0x8F)
+        default: return nil
+        }
+    }
+
     @inline(__always)
     static func hexValue(_ c: UInt8) -> UInt32? {
         switch c {

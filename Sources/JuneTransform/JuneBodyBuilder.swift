@@ -33,24 +33,7 @@ struct JuneBodyBuilder {
             filteredContext(context, groupId: nil)
 
         case .track:
-            guard let userId else { throw .missingRequired("userIdOnly") }
-            guard let event = fields.event.present else { throw .missingRequired("event") }
-            guard let timestamp else { throw .missingRequired("timestamp") }
-            let properties = fields.properties.present
-            field("anonymousId", anonymousId)
-            field("userId", userId)
-            field("event", event)
-            if let properties { withoutGroupId("properties", properties) }
-            field("timestamp", timestamp)
-            let propertiesGroupId = properties.flatMap { $0.isObject ? json.member("groupId", of: $0) : nil }.present
-            if let groupId = juneGroupIdFromExternalId(context) ?? propertiesGroupId {
-                key("context")
-                out.appendStatic("{\"groupId\":")
-                raw(groupId)
-                out.append(UInt8(ascii: "}"))
-            } else {
-                filteredContext(context, groupId: nil)
-            }
+            try track(userId: userId, anonymousId: anonymousId, timestamp: timestamp, context: context)
 
         case .group:
             let groupId = fields.groupId.present ?? traitsGroupId(traits)
@@ -80,6 +63,34 @@ struct JuneBodyBuilder {
             orderingKey: orderingKey(userId: userId, anonymousId: anonymousId),
             messageID: messageID()
         )
+    }
+
+    /// The members of a track body: the event and its properties, and as context only the June group id
+    /// when the event names one.
+    private mutating func track(
+        userId: JSONValueRef?,
+        anonymousId: JSONValueRef?,
+        timestamp: JSONValueRef?,
+        context: JSONValueRef?
+    ) throws(TransformError) {
+        guard let userId else { throw .missingRequired("userIdOnly") }
+        guard let event = fields.event.present else { throw .missingRequired("event") }
+        guard let timestamp else { throw .missingRequired("timestamp") }
+        let properties = fields.properties.present
+        field("anonymousId", anonymousId)
+        field("userId", userId)
+        field("event", event)
+        if let properties { withoutGroupId("properties", properties) }
+        field("timestamp", timestamp)
+        let propertiesGroupId = properties.flatMap { $0.isObject ? json.member("groupId", of: $0) : nil }.present
+        if let groupId = juneGroupIdFromExternalId(context) ?? propertiesGroupId {
+            key("context")
+            out.appendStatic("{\"groupId\":")
+            raw(groupId)
+            out.append(UInt8(ascii: "}"))
+        } else {
+            filteredContext(context, groupId: nil)
+        }
     }
 
     // MARK: - Resolution

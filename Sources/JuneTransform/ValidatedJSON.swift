@@ -27,19 +27,11 @@ struct ValidatedJSON {
     func skipString(_ i: inout Int, _ end: Int) -> Bool {
         i += 1
         var escaped = false
-        while i < end {
-            let c = p[i]
-            if c == UInt8(ascii: "\"") {
-                i += 1
-                return escaped
-            }
-            if c == UInt8(ascii: "\\") {
-                escaped = true
-                i += 2
-            } else {
-                i += 1
-            }
+        while i < end, p[i] != UInt8(ascii: "\"") {
+            if p[i] == UInt8(ascii: "\\") { escaped = true }
+            i += p[i] == UInt8(ascii: "\\") ? 2 : 1
         }
+        if i < end { i += 1 }
         return escaped
     }
 

@@ -73,32 +73,35 @@ public final class KafkaConsumer: Sendable {
         }
     }
 
-    /// Commits offsets synchronously. Each value is the NEXT offset to read (last done + 1).
-    /// Runs on the consumer's queue (after a poll in progress returns).
+    /// Commits offsets and waits for the broker's answer. Each value is the NEXT offset to read (last
+    /// done + 1). Runs on the consumer's queue (after a poll in progress returns).
     public func commit(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
         try await commit(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeout: timeout)
     }
 
-    /// Commits offsets synchronously on the calling thread. Meant for the rebalance handler (already on
-    /// the poll queue); from anywhere else, prefer ``commit(_:timeout:)``. Blocks until the broker
+    /// ``commit(_:timeout:)``, blocking the calling thread. Meant for the rebalance handler (already on
+    /// the poll queue); from anywhere else, use ``commit(_:timeout:)``. Blocks until the broker
     /// answered or `timeout` passed (then throws a retriable timeout error).
-    public func commitSync(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
-        try commitSync(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeout: timeout)
+    public func commitOnCallingThread(_ offsets: [KafkaTopicPartition: Int64], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
+        try commitOnCallingThread(offsets.mapValues { KafkaOffsetCommit(offset: $0) }, timeout: timeout)
     }
 
     /// Commits offsets with their metadata strings (see ``KafkaOffsetCommit``). Runs on the consumer's queue.
     ///
     /// A commit that timed out is not cancelled: librdkafka may still make it within
     /// ``lateCommitWindow``, after a later commit of the same partitions.
-    public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError) {
+    public func commit(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) async throws(KafkaError)
+    {
         guard !offsets.isEmpty else { return }
         let client = self.client
         let milliseconds = timeout.clampedMilliseconds
         try await pollQueue.runBlocking { () throws(KafkaError) in try client.commit(offsets, timeoutMilliseconds: milliseconds) }
     }
 
-    /// ``commit(_:timeout:)-(KafkaOffsetCommit)`` on the calling thread, for the rebalance handler.
-    public func commitSync(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout) throws(KafkaError) {
+    /// ``commit(_:timeout:)-(KafkaOffsetCommit)``, blocking the calling thread, for the rebalance handler.
+    public func commitOnCallingThread(_ offsets: [KafkaTopicPartition: KafkaOffsetCommit], timeout: Duration = KafkaConsumer.commitTimeout)
+        throws(KafkaError)
+    {
         try client.commit(offsets, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 
@@ -131,7 +134,9 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// The group's committed offsets with their metadata. Runs on the consumer's queue.
-    public func committedWithMetadata(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+    public func committedWithMetadata(_ partitions: [KafkaTopicPartition], timeout: Duration) async throws(KafkaError) -> [KafkaTopicPartition:
+        KafkaOffsetCommit]
+    {
         let client = self.client
         let timeoutMilliseconds = timeout.clampedMilliseconds
         return try await pollQueue.runBlocking { () throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] in
@@ -173,17 +178,6 @@ public final class KafkaConsumer: Sendable {
     /// when unknown. Non-blocking; for lag metrics (`high - committed`).
     public func watermarks(_ tp: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
         client.cachedWatermarks(tp)
-    }
-
-    /// Asks the partition leader for the low/high watermarks. Runs on the consumer's queue.
-    public func queryWatermarks(_ tp: KafkaTopicPartition, timeout: Duration) async throws(KafkaError) -> (low: Int64, high: Int64) {
-        let client = self.client
-        let timeoutMilliseconds = timeout.clampedMilliseconds
-        let result = try await pollQueue.runBlocking { () throws(KafkaError) -> Watermarks in
-            let (low, high) = try client.queryWatermarks(tp, timeoutMilliseconds: timeoutMilliseconds)
-            return Watermarks(low: low, high: high)
-        }
-        return (result.low, result.high)
     }
 
     /// Leaves the group (the rebalance handler sees the revoke and can commit) and stops fetching.
@@ -236,11 +230,6 @@ public final class KafkaConsumer: Sendable {
     private func checkOpen() throws(KafkaError) {
         if isClosed.load(ordering: .acquiring) { throw KafkaError.closed("Kafka consumer of group \(groupID)") }
     }
-}
-
-private struct Watermarks: Sendable {
-    var low: Int64
-    var high: Int64
 }
 
 /// The first of "close finished" and "timeout passed" resumes the waiter; the other is ignored.

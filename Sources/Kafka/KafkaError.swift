@@ -1,8 +1,8 @@
 /// An error from the Kafka module: a librdkafka error (broker or local) or a misuse of the API.
 public struct KafkaError: Error, Sendable {
-    /// The raw `rd_kafka_resp_err_t` value: broker errors are positive, librdkafka's local errors are
-    /// negative (e.g. `-185` timed out). See ``Code`` for the values this module creates itself.
-    public var code: Int32
+    /// librdkafka's `rd_kafka_resp_err_t`: broker errors are positive, librdkafka's local errors are
+    /// negative (e.g. `-185` timed out). ``Code`` names the values this module and its users compare with.
+    public var code: Code
     /// What went wrong, in words (librdkafka's error string, plus context).
     public var message: String
     /// Whether retrying the same operation may succeed.
@@ -10,7 +10,7 @@ public struct KafkaError: Error, Sendable {
     /// Whether the client instance is unusable (librdkafka fatal error); the process should restart it.
     public var isFatal: Bool
 
-    public init(code: Int32, message: String, isRetriable: Bool = false, isFatal: Bool = false) {
+    public init(code: Code, message: String, isRetriable: Bool = false, isFatal: Bool = false) {
         self.code = code
         self.message = message
         self.isRetriable = isRetriable
@@ -21,45 +21,59 @@ public struct KafkaError: Error, Sendable {
 // MARK: - KafkaError + Code
 
 extension KafkaError {
-    /// Raw codes (librdkafka's `rd_kafka_resp_err_t` values) the module uses for its own errors.
-    public enum Code {
+    /// A librdkafka error code (`rd_kafka_resp_err_t`), with the values the module and its users name.
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        /// The `rd_kafka_resp_err_t` value.
+        public var rawValue: Int32
+
+        public init(rawValue: Int32) {
+            self.rawValue = rawValue
+        }
+
+        /// The raw value, as librdkafka prints it.
+        public var description: String { String(rawValue) }
+
         /// `RD_KAFKA_RESP_ERR__FAIL`: generic local failure.
-        public static let fail: Int32 = -196
+        public static let fail = Code(rawValue: -196)
         /// `RD_KAFKA_RESP_ERR__DESTROY`: the client is closed or being destroyed.
-        public static let destroyed: Int32 = -197
+        public static let destroyed = Code(rawValue: -197)
         /// `RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION`.
-        public static let unknownPartition: Int32 = -190
+        public static let unknownPartition = Code(rawValue: -190)
         /// `RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC`.
-        public static let unknownTopic: Int32 = -188
+        public static let unknownTopic = Code(rawValue: -188)
         /// `RD_KAFKA_RESP_ERR__INVALID_ARG`: an invalid configuration property or argument.
-        public static let invalidArgument: Int32 = -186
+        public static let invalidArgument = Code(rawValue: -186)
         /// `RD_KAFKA_RESP_ERR__TIMED_OUT`.
-        public static let timedOut: Int32 = -185
+        public static let timedOut = Code(rawValue: -185)
         /// `RD_KAFKA_RESP_ERR__QUEUE_FULL`.
-        public static let queueFull: Int32 = -184
+        public static let queueFull = Code(rawValue: -184)
         /// `RD_KAFKA_RESP_ERR__STATE`: wrong state (e.g. closed, or the group has active members).
-        public static let state: Int32 = -172
+        public static let state = Code(rawValue: -172)
         /// `RD_KAFKA_RESP_ERR__FATAL`.
-        public static let fatal: Int32 = -150
+        public static let fatal = Code(rawValue: -150)
         /// `RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART` (broker).
-        public static let unknownTopicOrPartition: Int32 = 3
+        public static let unknownTopicOrPartition = Code(rawValue: 3)
+        /// `RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT` (broker, retriable).
+        public static let requestTimedOut = Code(rawValue: 7)
         /// `RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE` (broker).
-        public static let messageSizeTooLarge: Int32 = 10
+        public static let messageSizeTooLarge = Code(rawValue: 10)
         /// `RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED` (broker).
-        public static let topicAuthorizationFailed: Int32 = 29
+        public static let topicAuthorizationFailed = Code(rawValue: 29)
         /// `RD_KAFKA_RESP_ERR_OFFSET_METADATA_TOO_LARGE` (broker): a commit's metadata string is over the
         /// broker's `offset.metadata.max.bytes`.
-        public static let offsetMetadataTooLarge: Int32 = 12
+        public static let offsetMetadataTooLarge = Code(rawValue: 12)
         /// `RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION` (broker): the group moved to a newer generation.
-        public static let illegalGeneration: Int32 = 22
+        public static let illegalGeneration = Code(rawValue: 22)
         /// `RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID` (broker).
-        public static let unknownMemberID: Int32 = 25
+        public static let unknownMemberID = Code(rawValue: 25)
         /// `RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS` (broker).
-        public static let rebalanceInProgress: Int32 = 27
+        public static let rebalanceInProgress = Code(rawValue: 27)
+        /// `RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE` (broker): a refused commit that is no rebalance.
+        public static let invalidCommitOffsetSize = Code(rawValue: 28)
         /// `RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE` (broker).
-        public static let recordListTooLarge: Int32 = 18
+        public static let recordListTooLarge = Code(rawValue: 18)
         /// `RD_KAFKA_RESP_ERR_INVALID_RECORD` (broker).
-        public static let invalidRecord: Int32 = 87
+        public static let invalidRecord = Code(rawValue: 87)
     }
 
     /// True when the record can never be written as it is: it is over the producer's `message.max.bytes` (librdkafka

@@ -9,7 +9,7 @@ import Synchronization
 /// delivery report (or, after ``close()``, a "closed" error), so no continuation leaks.
 /// The librdkafka handle is destroyed when the producer is deinitialised.
 public final class KafkaProducer: Sendable {
-    private let client: RDKafkaClient
+    let client: RDKafkaClient
     private let waiters: DeliveryWaiters
     private let logger: Logger
     private let opsQueue: DispatchQueue
@@ -95,12 +95,6 @@ public final class KafkaProducer: Sendable {
     /// librdkafka's fatal error, when the producer is in the fatal state (it cannot produce any more and
     /// must be replaced); `nil` while healthy.
     public var fatalError: KafkaError? { client.fatalErrorState() }
-
-    /// Puts the producer into librdkafka's fatal state (`rd_kafka_test_fatal_error`), as an idempotence
-    /// sequence error would. For tests of the owner's recovery.
-    public func injectFatalErrorForTesting(reason: String = "injected by test") {
-        client.injectFatalError(reason: reason)
-    }
 
     /// Waits until every enqueued record got its delivery report, or `timeout` passed (then throws
     /// ``KafkaError/Code/timedOut``). Runs on the producer's own queue.

@@ -3,7 +3,7 @@
 /// The methods are called **synchronously inside librdkafka's rebalance callback**, that is on the
 /// consumer's poll thread while ``KafkaConsumer/poll(maxMessages:timeout:)`` or
 /// ``KafkaConsumer/close()`` runs. They may block (for example to wait for in-flight work to drain)
-/// and may call ``KafkaConsumer/commitSync(_:)``, ``KafkaConsumer/pause(_:)``,
+/// and may call ``KafkaConsumer/commitOnCallingThread(_:timeout:)``, ``KafkaConsumer/pause(_:)``,
 /// ``KafkaConsumer/resume(_:)`` and ``KafkaConsumer/assignment()``. They must not call the `async`
 /// methods of the consumer and wait for them (those queue behind the very poll that is running).
 ///

@@ -4,37 +4,8 @@ import Metrics
 import RelayFormats
 import Synchronization
 
-/// The catalog of every metric the relay emits (README, "Metrics"). Objects are created once per label set and
-/// cached; labels are bounded (topic, partition, type, outcome, reason), never user ids or event names.
-///
-/// | name | type | labels | help |
-/// | --- | --- | --- | --- |
-/// | `relay_records_consumed_total` | counter | topic, partition | records read from Kafka |
-/// | `relay_records_delivered_total` | counter | type | events June accepted (2xx) |
-/// | `relay_records_dead_lettered_total` | counter | reason | records written to the dead-letter topic |
-/// | `relay_june_retries_total` | counter | — | June requests that will be retried |
-/// | `relay_june_request_duration_seconds` | histogram | type, outcome | June request latency |
-/// | `relay_inflight_requests` | gauge | — | June requests (single events or batches) and dead-letter writes in flight |
-/// | `relay_buffered_records` | gauge | — | unfinished records (queued, in flight, waiting for a retry) |
-/// | `relay_committed_offset` | gauge | topic, partition | last committed offset |
-/// | `relay_consumer_lag` | gauge | topic, partition | high watermark minus committed offset |
-/// | `relay_june_outage` | gauge | — | 1 while June is considered down |
-/// | `relay_rebalances_total` | counter | kind (assign, revoke) | partition assignment changes |
-/// | `relay_commit_failures_total` | counter | — | offset commits that failed |
-/// | `relay_dead_letter_failures_total` | counter | — | dead-letter writes that failed (and are retried) |
-/// | `relay_assigned_partitions` | gauge | — | partitions currently assigned |
-/// | `relay_buffered_bytes` | gauge | — | bytes held for unfinished records (values and request bodies) |
-/// | `relay_uncommitted_offsets` | gauge | topic, partition | done offsets waiting behind an unfinished one |
-/// | `relay_oldest_pending_seconds` | gauge | topic, partition | age of the oldest unfinished record |
-/// | `relay_records_skipped_total` | counter | topic, partition | records skipped on assignment: done per the commit metadata |
-/// | `relay_june_refused` | gauge | status | 1 while June refuses the relay with this status |
-/// | `relay_june_probes_total` | counter | — | probe requests sent while June was unavailable |
-/// | `relay_dead_letter_values_omitted_total` | counter | — | dead letters written without their value (too large) |
-/// | `relay_producer_replacements_total` | counter | — | fatal dead-letter producers replaced |
-/// | `relay_june_batch_events` | histogram | — | events per June request |
-/// | `relay_june_concurrency_limit` | gauge | — | June requests that may be outstanding (`--concurrency`: learned, or `--max-in-flight`) |
-/// | `relay_june_rtt_baseline_seconds` | gauge | — | the concurrency limiter's round-trip-time baseline (moving average) |
-/// | `relay_commit_metadata_ignored_total` | counter | reason | committed metadata not used at assignment (another base or partition, old, malformed, foreign) |
+/// The relay's pipeline metrics, created from ``RelayMetricCatalog`` (names, types, labels and help
+/// text live there). Objects are created once per label set and cached.
 public final class PipelineMetrics: Sendable {
     public enum Outcome: String, Sendable, CaseIterable {
         case delivered, retryable, rejected, refused
@@ -56,22 +27,22 @@ public final class PipelineMetrics: Sendable {
     private let metadataIgnored: [OffsetCommitMetadata.IgnoredReason: Counter]
     /// `relay_june_request_duration_seconds{type="batch"}`: batch requests carry events of several types.
     private let batchDurations: [Outcome: Timer]
-    let retries = Counter(label: "relay_june_retries_total")
-    let inFlight = Gauge(label: "relay_inflight_requests")
-    let buffered = Gauge(label: "relay_buffered_records")
-    let outage = Gauge(label: "relay_june_outage")
-    let assigned = Gauge(label: "relay_assigned_partitions")
-    let assignments = Counter(label: "relay_rebalances_total", dimensions: [("kind", "assign")])
-    let revocations = Counter(label: "relay_rebalances_total", dimensions: [("kind", "revoke")])
-    private let commitFailures = Counter(label: "relay_commit_failures_total")
-    let deadLetterFailures = Counter(label: "relay_dead_letter_failures_total")
-    let bufferedBytes = Gauge(label: "relay_buffered_bytes")
-    let probes = Counter(label: "relay_june_probes_total")
-    let valuesOmitted = Counter(label: "relay_dead_letter_values_omitted_total")
-    let producerReplacements = Counter(label: "relay_producer_replacements_total")
-    let batchEvents = Recorder(label: "relay_june_batch_events")
-    let concurrencyLimit = Gauge(label: "relay_june_concurrency_limit")
-    let rttBaseline = Gauge(label: "relay_june_rtt_baseline_seconds")
+    let retries = RelayMetricCatalog.juneRetries.counter()
+    let inFlight = RelayMetricCatalog.inFlightRequests.gauge()
+    let buffered = RelayMetricCatalog.bufferedRecords.gauge()
+    let outage = RelayMetricCatalog.juneOutage.gauge()
+    let assigned = RelayMetricCatalog.assignedPartitions.gauge()
+    let assignments = RelayMetricCatalog.rebalances.counter("assign")
+    let revocations = RelayMetricCatalog.rebalances.counter("revoke")
+    private let commitFailures = RelayMetricCatalog.commitFailures.counter()
+    let deadLetterFailures = RelayMetricCatalog.deadLetterFailures.counter()
+    let bufferedBytes = RelayMetricCatalog.bufferedBytes.gauge()
+    let probes = RelayMetricCatalog.juneProbes.counter()
+    let valuesOmitted = RelayMetricCatalog.deadLetterValuesOmitted.counter()
+    let producerReplacements = RelayMetricCatalog.producerReplacements.counter()
+    let batchEvents = RelayMetricCatalog.juneBatchEvents.recorder()
+    let concurrencyLimit = RelayMetricCatalog.juneConcurrencyLimit.gauge()
+    let rttBaseline = RelayMetricCatalog.juneRTTBaseline.gauge()
     /// The refusal statuses June answers with; others (other 3xx) get their gauge when first seen.
     static let commonRefusalStatuses = [301, 302, 307, 308, 401, 403, 404, 405, 407, 410]
     private let refused = Mutex<[String: Gauge]>([:])
@@ -91,14 +62,10 @@ public final class PipelineMetrics: Sendable {
         var delivered: [JuneEventType: Counter] = [:]
         var durations: [JuneEventType: [Outcome: Timer]] = [:]
         for type in types {
-            delivered[type] = Counter(label: "relay_records_delivered_total", dimensions: [("type", type.rawValue)])
+            delivered[type] = RelayMetricCatalog.recordsDelivered.counter(type.rawValue)
             var byOutcome: [Outcome: Timer] = [:]
             for outcome in Outcome.allCases {
-                byOutcome[outcome] = Timer(
-                    label: "relay_june_request_duration_seconds",
-                    dimensions: [("type", type.rawValue), ("outcome", outcome.rawValue)],
-                    preferredDisplayUnit: .seconds
-                )
+                byOutcome[outcome] = RelayMetricCatalog.juneRequestDuration.timer(type.rawValue, outcome.rawValue)
             }
             durations[type] = byOutcome
         }
@@ -106,21 +73,17 @@ public final class PipelineMetrics: Sendable {
         self.durations = durations
         var deadLettered: [DeadLetterReason: Counter] = [:]
         for reason in DeadLetterReason.allCases {
-            deadLettered[reason] = Counter(label: "relay_records_dead_lettered_total", dimensions: [("reason", reason.rawValue)])
+            deadLettered[reason] = RelayMetricCatalog.recordsDeadLettered.counter(reason.rawValue)
         }
         self.deadLettered = deadLettered
         var metadataIgnored: [OffsetCommitMetadata.IgnoredReason: Counter] = [:]
         for reason in OffsetCommitMetadata.IgnoredReason.allCases {
-            metadataIgnored[reason] = Counter(label: "relay_commit_metadata_ignored_total", dimensions: [("reason", reason.rawValue)])
+            metadataIgnored[reason] = RelayMetricCatalog.commitMetadataIgnored.counter(reason.rawValue)
         }
         self.metadataIgnored = metadataIgnored
         var batchDurations: [Outcome: Timer] = [:]
         for outcome in Outcome.allCases {
-            batchDurations[outcome] = Timer(
-                label: "relay_june_request_duration_seconds",
-                dimensions: [("type", "batch"), ("outcome", outcome.rawValue)],
-                preferredDisplayUnit: .seconds
-            )
+            batchDurations[outcome] = RelayMetricCatalog.juneRequestDuration.timer("batch", outcome.rawValue)
         }
         self.batchDurations = batchDurations
         for label in Self.commonRefusalStatuses.map(String.init) + [PipelineMode.rejectingAllLabel] { refusedGauge(label).record(0) }
@@ -130,7 +93,7 @@ public final class PipelineMetrics: Sendable {
     private func refusedGauge(_ label: String) -> Gauge {
         refused.withLock { gauges in
             if let gauge = gauges[label] { return gauge }
-            let gauge = Gauge(label: "relay_june_refused", dimensions: [("status", label)])
+            let gauge = RelayMetricCatalog.juneRefused.gauge(label)
             gauges[label] = gauge
             return gauge
         }
@@ -207,14 +170,14 @@ public final class PipelineMetrics: Sendable {
     private func metrics(for partition: KafkaTopicPartition) -> PartitionMetrics {
         partitions.withLock { cache in
             if let existing = cache[partition] { return existing }
-            let dimensions = [("topic", partition.topic), ("partition", String(partition.partition))]
+            let (topic, number) = (partition.topic, String(partition.partition))
             let created = PartitionMetrics(
-                consumed: Counter(label: "relay_records_consumed_total", dimensions: dimensions),
-                committed: Gauge(label: "relay_committed_offset", dimensions: dimensions),
-                lag: Gauge(label: "relay_consumer_lag", dimensions: dimensions),
-                uncommitted: Gauge(label: "relay_uncommitted_offsets", dimensions: dimensions),
-                oldestPending: Gauge(label: "relay_oldest_pending_seconds", dimensions: dimensions),
-                skipped: Counter(label: "relay_records_skipped_total", dimensions: dimensions)
+                consumed: RelayMetricCatalog.recordsConsumed.counter(topic, number),
+                committed: RelayMetricCatalog.committedOffset.gauge(topic, number),
+                lag: RelayMetricCatalog.consumerLag.gauge(topic, number),
+                uncommitted: RelayMetricCatalog.uncommittedOffsets.gauge(topic, number),
+                oldestPending: RelayMetricCatalog.oldestPending.gauge(topic, number),
+                skipped: RelayMetricCatalog.recordsSkipped.counter(topic, number)
             )
             cache[partition] = created
             return created

@@ -57,14 +57,7 @@ public struct DeadLetterRedrive: Sendable {
         let sourcePartitions = try await admin.partitions(topic: options.from, timeout: options.timeout)
         let targetPartitions = Set(try await admin.partitions(topic: options.to, timeout: options.timeout))
         let topicPartitions = sourcePartitions.map { KafkaTopicPartition(topic: options.from, partition: $0) }
-        let committed = try await admin.committedOffsets(group: options.group, partitions: topicPartitions, timeout: options.timeout)
-
-        var progress = RedriveProgress()
-        for tp in topicPartitions {
-            let (low, high) = try await admin.watermarks(tp, timeout: options.timeout)
-            let start = max(committed[tp].flatMap { $0 >= 0 ? $0 : nil } ?? low, low)
-            progress.add(partition: tp.partition, start: start, end: high)
-        }
+        var progress = try await startingProgress(of: topicPartitions, admin: admin, options: options)
         logger.info(
             "Redrive starting",
             metadata: [
@@ -77,37 +70,7 @@ public struct DeadLetterRedrive: Sendable {
         if progress.isComplete || options.limit == 0 {
             return RedriveReport(moved: 0, remaining: progress.remaining)
         }
-
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: options.group)
-        consumerConfiguration.autoOffsetReset = .earliest
-        // A redrive killed without leaving should not hold the group for long.
-        consumerConfiguration.sessionTimeout = .seconds(6)
-        consumerConfiguration.heartbeatInterval = .seconds(1)
-        // Only redrives join this group, so an eager assignor is fine. It keeps no assignor state, so
-        // librdkafka 2.0.2's abort when a sticky consumer is destroyed before its first assignment
-        // (librdkafka issue #4312, fixed in 2.3.0; see RDKafkaClient.deinit) cannot arise either.
-        consumerConfiguration.assignmentStrategy = "roundrobin"
-        consumerConfiguration.additionalProperties = kafkaProperties
-        let consumer: KafkaConsumer
-        switch try await KafkaConsumer.joinAsOnlyMember(
-            configuration: consumerConfiguration, topic: options.from, partitions: Set(topicPartitions),
-            timeout: options.timeout, logger: logger
-        ) {
-        case .joined(let member):
-            consumer = member
-        case .timedOut:
-            throw OperationsError(
-                kind: .timedOut,
-                message:
-                    "joining group \(options.group) timed out (another redrive may be running, or a killed one still holds the group until its session timeout); nothing was moved"
-            )
-        case .otherMembers(let assigned, let expected):
-            throw OperationsError(
-                kind: .activeMembers,
-                message:
-                    "another redrive of \(options.from) is running (group \(options.group) has other members: this run got \(assigned) of \(expected) partitions); nothing was moved"
-            )
-        }
+        let consumer = try await join(topicPartitions, options: options)
 
         let report: RedriveReport
         var producer: KafkaProducer?
@@ -147,17 +110,7 @@ public struct DeadLetterRedrive: Sendable {
 
         while !progress.isComplete, !limitReached() {
             let messages = try await consumer.poll(maxMessages: options.batchSize, timeout: .milliseconds(200))
-            var batch: [KafkaMessage] = []
-            var reachedEnd: [KafkaTopicPartition] = []
-            for message in messages where message.topic == options.from {
-                guard let state = progress[message.partition], message.offset >= state.next else { continue }
-                if message.offset >= state.end {
-                    reachedEnd.append(message.topicPartition)
-                    continue
-                }
-                if let limit = options.limit, moved + batch.count >= limit { break }
-                batch.append(message)
-            }
+            let (batch, reachedEnd) = Self.select(messages, progress: progress, moved: moved, options: options)
             if !messages.isEmpty { lastActivity = clock.now }
             try consumer.pause(reachedEnd)
 
@@ -174,19 +127,7 @@ public struct DeadLetterRedrive: Sendable {
 
             let outcome = await Self.produce(batch, to: options.to, targetPartitions: targetPartitions, producer: producer)
             let commit = progress.record(batch: batch, failures: outcome.failures)
-            if !commit.isEmpty {
-                var offsets: [KafkaTopicPartition: Int64] = [:]
-                for (partition, next) in commit { offsets[KafkaTopicPartition(topic: options.from, partition: partition)] = next }
-                do {
-                    try await consumer.commit(offsets)
-                } catch {
-                    throw OperationsError(
-                        kind: .kafka,
-                        message:
-                            "moved \(moved + outcome.acknowledged) records but could not commit progress to group \(options.group) (a rerun will redrive the last batch again): \(error)"
-                    )
-                }
-            }
+            try await Self.commit(commit, consumer: consumer, moved: moved + outcome.acknowledged, options: options)
             moved += outcome.acknowledged
             if outcome.withoutValue > 0 {
                 logger.warning(
@@ -210,96 +151,89 @@ public struct DeadLetterRedrive: Sendable {
         return RedriveReport(moved: moved, remaining: progress.remaining, movedByPartition: movedByPartition)
     }
 
-    /// What happened to one batch: per record index, the write error if it failed.
-    struct BatchOutcome {
-        var failures: [Int: KafkaError] = [:]
-        var acknowledged = 0
-        var acknowledgedByPartition: [Int32: Int] = [:]
-        /// Dead letters without their value, left out.
-        var withoutValue = 0
-        var firstFailure: KafkaError? { failures.sorted { $0.key < $1.key }.first?.value }
+    /// Per partition: from the group's committed offset (or the partition's start) to its end now.
+    private func startingProgress(
+        of topicPartitions: [KafkaTopicPartition],
+        admin: KafkaAdmin,
+        options: RedriveOptions
+    ) async throws -> RedriveProgress {
+        let committed = try await admin.committedOffsets(group: options.group, partitions: topicPartitions, timeout: options.timeout)
+        var progress = RedriveProgress()
+        for tp in topicPartitions {
+            let (low, high) = try await admin.watermarks(tp, timeout: options.timeout)
+            let start = max(committed[tp].flatMap { $0 >= 0 ? $0 : nil } ?? low, low)
+            progress.add(partition: tp.partition, start: start, end: high)
+        }
+        return progress
     }
 
-    /// Writes the batch with ``KafkaProducer/sendInLaneOrder(_:lane:)``: the records of a key in offset
-    /// order (after a failure, the key's later records are not written), all keys concurrently. Records
-    /// without a key form one lane per source partition.
-    ///
-    /// A dead letter written without its value (the dead-letter topic could not take the record's size)
-    /// is not redriven: writing it back would produce a tombstone. It counts as handled and is reported in
-    /// ``BatchOutcome/withoutValue``; its original is in the source topic at the offset its headers name.
-    static func produce(_ batch: [KafkaMessage], to topic: String, targetPartitions: Set<Int32>, producer: KafkaProducer) async -> BatchOutcome {
-        let sendable = batch.indices.filter { !isValueOmitted(batch[$0]) }
-        let records = sendable.map { redrivenRecord(for: batch[$0], to: topic, targetPartitions: targetPartitions) }
-        let sent = await producer.sendInLaneOrder(records) { index, _ in
-            batch[sendable[index]].key.map(LaneID.key) ?? .partition(batch[sendable[index]].partition)
+    /// Joins the redrive group as its only member, with every partition of the source topic.
+    private func join(_ topicPartitions: [KafkaTopicPartition], options: RedriveOptions) async throws -> KafkaConsumer {
+        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: bootstrapServers, groupID: options.group)
+        consumerConfiguration.autoOffsetReset = .earliest
+        // A redrive killed without leaving should not hold the group for long.
+        consumerConfiguration.sessionTimeout = .seconds(6)
+        consumerConfiguration.heartbeatInterval = .seconds(1)
+        // Only redrives join this group, so an eager assignor is fine. It keeps no assignor state, so
+        // librdkafka 2.0.2's abort when a sticky consumer is destroyed before its first assignment
+        // (librdkafka issue #4312, fixed in 2.3.0; see RDKafkaClient.deinit) cannot arise either.
+        consumerConfiguration.assignmentStrategy = "roundrobin"
+        consumerConfiguration.additionalProperties = kafkaProperties
+        switch try await KafkaConsumer.joinAsOnlyMember(
+            configuration: consumerConfiguration, topic: options.from, partitions: Set(topicPartitions),
+            timeout: options.timeout, logger: logger
+        ) {
+        case .joined(let member):
+            return member
+        case .timedOut:
+            throw OperationsError(
+                kind: .timedOut,
+                message:
+                    "joining group \(options.group) timed out (another redrive may be running, or a killed one still holds the group until its session timeout); nothing was moved"
+            )
+        case .otherMembers(let assigned, let expected):
+            throw OperationsError(
+                kind: .activeMembers,
+                message:
+                    "another redrive of \(options.from) is running (group \(options.group) has other members: this run got \(assigned) of \(expected) partitions); nothing was moved"
+            )
         }
-        var results = [KafkaError?](repeating: nil, count: batch.count)
-        for (position, index) in sendable.enumerated() { results[index] = sent[position] }
-        var outcome = BatchOutcome()
-        outcome.withoutValue = batch.count - sendable.count
-        for (index, error) in results.enumerated() {
-            if !sendable.contains(index) { continue }
-            if let error {
-                outcome.failures[index] = error
-            } else {
-                outcome.acknowledged += 1
-                outcome.acknowledgedByPartition[batch[index].partition, default: 0] += 1
+    }
+
+    /// The polled records still to redrive, up to the limit, and the partitions whose end they reached.
+    private static func select(
+        _ messages: [KafkaMessage],
+        progress: RedriveProgress,
+        moved: Int,
+        options: RedriveOptions
+    ) -> (batch: [KafkaMessage], reachedEnd: [KafkaTopicPartition]) {
+        var batch: [KafkaMessage] = []
+        var reachedEnd: [KafkaTopicPartition] = []
+        for message in messages where message.topic == options.from {
+            guard let state = progress[message.partition], message.offset >= state.next else { continue }
+            if message.offset >= state.end {
+                reachedEnd.append(message.topicPartition)
+                continue
             }
+            if let limit = options.limit, moved + batch.count >= limit { break }
+            batch.append(message)
         }
-        return outcome
+        return (batch, reachedEnd)
     }
 
-    enum LaneID: Hashable {
-        case key([UInt8])
-        case partition(Int32)
-    }
-}
-
-/// Per source partition: the next offset to redrive and the end offset seen at start.
-struct RedriveProgress {
-    struct Partition {
-        var next: Int64
-        var end: Int64
-    }
-
-    private var partitions: [Int32: Partition] = [:]
-
-    mutating func add(partition: Int32, start: Int64, end: Int64) {
-        partitions[partition] = Partition(next: start, end: end)
-    }
-
-    subscript(partition: Int32) -> Partition? { partitions[partition] }
-
-    /// Records between the next offset and the end offset, over every partition.
-    var remaining: Int {
-        partitions.values.reduce(0) { $0 + Int(max(0, $1.end - $1.next)) }
-    }
-
-    var isComplete: Bool { partitions.values.allSatisfy { $0.next >= $0.end } }
-
-    var finishedPartitions: Set<Int32> {
-        Set(partitions.filter { $0.value.next >= $0.value.end }.keys)
-    }
-
-    /// Advances each partition through its records that were written, up to the first failure (in
-    /// offset order), and returns the offsets to commit (next offset to read) for partitions that moved.
-    mutating func record(batch: [KafkaMessage], failures: [Int: KafkaError]) -> [Int32: Int64] {
-        var byPartition: [Int32: [(offset: Int64, failed: Bool)]] = [:]
-        for (index, message) in batch.enumerated() {
-            byPartition[message.partition, default: []].append((message.offset, failures[index] != nil))
+    /// Commits the next offsets of the partitions that moved to the redrive group.
+    private static func commit(_ commit: [Int32: Int64], consumer: KafkaConsumer, moved: Int, options: RedriveOptions) async throws {
+        guard !commit.isEmpty else { return }
+        var offsets: [KafkaTopicPartition: Int64] = [:]
+        for (partition, next) in commit { offsets[KafkaTopicPartition(topic: options.from, partition: partition)] = next }
+        do {
+            try await consumer.commit(offsets)
+        } catch {
+            throw OperationsError(
+                kind: .kafka,
+                message:
+                    "moved \(moved) records but could not commit progress to group \(options.group) (a rerun will redrive the last batch again): \(error)"
+            )
         }
-        var commit: [Int32: Int64] = [:]
-        for (partition, records) in byPartition {
-            guard var state = partitions[partition] else { continue }
-            for record in records.sorted(by: { $0.offset < $1.offset }) {
-                if record.failed { break }
-                state.next = record.offset + 1
-            }
-            if state.next != partitions[partition]?.next {
-                partitions[partition] = state
-                commit[partition] = state.next
-            }
-        }
-        return commit
     }
 }

@@ -59,7 +59,7 @@ let elapsed = clock.measure {
         }
     }
 }
-let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+let seconds = elapsed.inSeconds
 
 if !quiet {
     print("event size:      \(bytes.count) bytes (body \(sample.body.count) bytes, ordering key \(sample.orderingKey ?? "nil"))")

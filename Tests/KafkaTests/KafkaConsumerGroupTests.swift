@@ -123,9 +123,8 @@ import TestSupport
         let cluster = try KafkaMockCluster(brokers: 1, logger: KafkaTestClient.logger)
         let topic = uniqueName("joining")
         try cluster.createTopic(topic, partitions: 2)
-        let syncGroup: Int16 = 14
-        let rebalanceInProgress: Int32 = 27
-        cluster.pushRequestErrors(apiKey: syncGroup, errors: Array(repeating: rebalanceInProgress, count: 200))
+        cluster.pushRequestErrors(
+            apiKey: KafkaMockCluster.APIKey.syncGroup, errors: Array(repeating: KafkaError.Code.rebalanceInProgress, count: 200))
         var consumer: KafkaConsumer? = try cluster.testClient.member(group: uniqueName("g"))
         try consumer?.subscribe(topics: [topic])
         // The mock answers a group's first JoinGroup after 3 s; then each SyncGroup fails and the member rejoins.
@@ -136,7 +135,7 @@ import TestSupport
         #expect(try consumer?.assignment().isEmpty == true, "no assignment while SyncGroup fails")
         try await consumer?.close()
         consumer = nil  // rd_kafka_destroy: the abort happened here
-        cluster.clearRequestErrors(apiKey: syncGroup)
+        cluster.clearRequestErrors(apiKey: KafkaMockCluster.APIKey.syncGroup)
     }
 
     @Test func pausedPartitionYieldsNothingUntilResumed() async throws {

@@ -31,7 +31,8 @@ import TestSupport
         #expect(authorization?.code == KafkaError.Code.topicAuthorizationFailed)
 
         // Retriable errors are retried by librdkafka (idempotent producer) and the record is delivered.
-        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.produce, errors: [7, 7])  // REQUEST_TIMED_OUT
+        cluster.pushRequestErrors(
+            apiKey: KafkaMockCluster.APIKey.produce, errors: [KafkaError.Code.requestTimedOut, KafkaError.Code.requestTimedOut])
         let report = try await producer.send(KafkaProducerRecord(topic: topic, value: [3]))
         #expect(report.partition == 0)
         await producer.close()

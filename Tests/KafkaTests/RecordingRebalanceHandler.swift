@@ -39,7 +39,7 @@ final class RecordingRebalanceHandler: KafkaRebalanceHandler {
     func partitionsRevoked(_ partitions: [KafkaTopicPartition], consumer: KafkaConsumer) {
         if let offset = commitOnRevoke {
             do throws(KafkaError) {
-                try consumer.commitSync(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offset) }))
+                try consumer.commitOnCallingThread(Dictionary(uniqueKeysWithValues: partitions.map { ($0, offset) }))
             } catch {
                 commitErrors.withLock { $0.append(error) }
             }

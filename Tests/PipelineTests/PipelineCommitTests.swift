@@ -99,7 +99,7 @@ import Testing
         try #require(atBase, "the first half committed")
 
         // INVALID_COMMIT_OFFSET_SIZE: a refusal librdkafka does not retry and that is no rebalance.
-        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: 28, count: 10_000))
+        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.invalidCommitOffsetSize, count: 10_000))
         try await produce(5..<10)
         let allDelivered = try await Support.wait(within: .seconds(20)) {
             Set(log.events().compactMap(\.tag)) == Set(Array(0..<10) + Array(10..<20)) && pipeline.metrics.commitFailureCount > 0

@@ -8,7 +8,4 @@ public enum KafkaDiagnostics {
     public static func waitForAllClientsDestroyed(timeout: Duration) -> Bool {
         rd_kafka_wait_destroyed(timeout.clampedMilliseconds) == 0
     }
-
-    /// librdkafka's version string (e.g. `2.0.2`).
-    public static var librdkafkaVersion: String { String(cString: rd_kafka_version_str()) }
 }

@@ -5,9 +5,9 @@ extension KafkaError {
     init(rdKafka code: rd_kafka_resp_err_t, context: String) {
         let description = String(cString: rd_kafka_err2str(code))
         self.init(
-            code: code.rawValue,
+            code: Code(rdKafka: code),
             message: "\(context): \(description)",
-            isRetriable: KafkaError.retriableCodes.contains(code.rawValue),
+            isRetriable: KafkaError.retriableCodes.contains(Code(rdKafka: code)),
             isFatal: code == RD_KAFKA_RESP_ERR__FATAL
         )
     }
@@ -16,16 +16,16 @@ extension KafkaError {
     init(consuming error: OpaquePointer, context: String) {
         defer { rd_kafka_error_destroy(error) }
         self.init(
-            code: rd_kafka_error_code(error).rawValue,
+            code: Code(rdKafka: rd_kafka_error_code(error)),
             message: "\(context): \(String(cString: rd_kafka_error_string(error)))",
             isRetriable: rd_kafka_error_is_retriable(error) != 0
-                || KafkaError.retriableCodes.contains(rd_kafka_error_code(error).rawValue),
+                || KafkaError.retriableCodes.contains(Code(rdKafka: rd_kafka_error_code(error))),
             isFatal: rd_kafka_error_is_fatal(error) != 0
         )
     }
 
     /// Codes where trying again later may succeed (transient broker or network conditions).
-    static let retriableCodes: Set<Int32> = [
+    static let retriableCodes: Set<Code> = [
         RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__MSG_TIMED_OUT, RD_KAFKA_RESP_ERR__TIMED_OUT,
         RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN, RD_KAFKA_RESP_ERR__QUEUE_FULL, RD_KAFKA_RESP_ERR__TIMED_OUT_QUEUE,
         RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -34,5 +34,12 @@ extension KafkaError {
         RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
         RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS,
         RD_KAFKA_RESP_ERR_KAFKA_STORAGE_ERROR, RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART,
-    ].reduce(into: Set<Int32>()) { $0.insert($1.rawValue) }
+    ].reduce(into: Set<Code>()) { $0.insert(Code(rdKafka: $1)) }
+}
+
+extension KafkaError.Code {
+    /// The code of a `rd_kafka_resp_err_t`.
+    init(rdKafka code: rd_kafka_resp_err_t) {
+        self.init(rawValue: code.rawValue)
+    }
 }

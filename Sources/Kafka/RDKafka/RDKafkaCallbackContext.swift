@@ -68,5 +68,5 @@ final class RDKafkaCallbackContext: Sendable {
         fatal.withLock { if $0 == nil { $0 = error } }
     }
 
-    var fatalError: KafkaError? { fatal.withLock { $0 } }
+    var fatalFailure: KafkaError? { fatal.withLock { $0 } }
 }

@@ -48,7 +48,7 @@ let rdKafkaErrorCallback: @convention(c) (OpaquePointer?, Int32, UnsafePointer<C
         metadata[KafkaLoggingKeys.errorCode] = "\(fatalCode.rawValue)"
         metadata[KafkaLoggingKeys.errorReason] = "\(fatalReason)"
         context.recordFatalError(
-            KafkaError(code: fatalCode.rawValue, message: "fatal Kafka error: \(fatalReason)", isFatal: true)
+            KafkaError(code: KafkaError.Code(rdKafka: fatalCode), message: "fatal Kafka error: \(fatalReason)", isFatal: true)
         )
         context.logger.critical("Kafka client failed fatally", metadata: metadata)
     } else if code == RD_KAFKA_RESP_ERR__TRANSPORT.rawValue {

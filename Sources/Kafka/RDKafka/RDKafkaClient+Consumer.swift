@@ -8,7 +8,7 @@ extension RDKafkaClient {
         let list = RDKafkaTopicPartitionList(capacity: topics.count)
         for topic in topics { list.add(KafkaTopicPartition(topic: topic, partition: RD_KAFKA_PARTITION_UA)) }
         markSubscribed()
-        let code = try list.withListPointer { rd_kafka_subscribe(withUnsafeHandleUnchecked, $0) }
+        let code = try list.withListPointer { rd_kafka_subscribe(unsafeHandle, $0) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "subscribe to \(topics)") }
     }
 
@@ -20,7 +20,7 @@ extension RDKafkaClient {
         context.beginPollBatch()
         var rebalanced = false
         while messages.count < maxMessages, !rebalanced {
-            let polled = rd_kafka_consumer_poll(withUnsafeHandleUnchecked, wait)
+            let polled = rd_kafka_consumer_poll(unsafeHandle, wait)
             // A rebalance callback ran inside this poll: the batch ends here, and records fetched before it
             // for partitions it revoked are dropped (the partition's next owner, maybe this member again
             // under a new assignment, reads them from the committed offset). The record this poll returned
@@ -55,7 +55,7 @@ extension RDKafkaClient {
                 )
             }
         }
-        if let fatal = context.fatalError { throw fatal }
+        if let fatal = context.fatalFailure { throw fatal }
         return messages
     }
 
@@ -85,12 +85,12 @@ extension RDKafkaClient {
     ) throws(KafkaError) -> [KafkaTopicPartition: KafkaError] {
         guard !offsets.isEmpty else { return [:] }
         let list = RDKafkaTopicPartitionList(offsets)
-        guard let queue = rd_kafka_queue_new(withUnsafeHandleUnchecked) else {
+        guard let queue = rd_kafka_queue_new(unsafeHandle) else {
             throw KafkaError.state("cannot create a commit result queue")
         }
         // Destroying the queue before the answer came is safe: librdkafka drops the late result.
         defer { rd_kafka_queue_destroy(queue) }
-        let code = try list.withListPointer { rd_kafka_commit_queue(withUnsafeHandleUnchecked, $0, queue, nil, nil) }
+        let code = try list.withListPointer { rd_kafka_commit_queue(unsafeHandle, $0, queue, nil, nil) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "commit") }
         guard let event = rd_kafka_queue_poll(queue, timeoutMilliseconds) else {
             throw KafkaError.timedOut("offset commit (no answer in \(timeoutMilliseconds) ms)")
@@ -119,7 +119,7 @@ extension RDKafkaClient {
     ) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         guard !partitions.isEmpty else { return [:] }
         let list = RDKafkaTopicPartitionList(partitions)
-        let code = try list.withListPointer { rd_kafka_committed(withUnsafeHandleUnchecked, $0, timeoutMilliseconds) }
+        let code = try list.withListPointer { rd_kafka_committed(unsafeHandle, $0, timeoutMilliseconds) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "fetch committed offsets") }
         if let error = list.firstError(operation: "fetch committed offset") { throw error }
         var result: [KafkaTopicPartition: KafkaOffsetCommit] = [:]
@@ -132,7 +132,7 @@ extension RDKafkaClient {
     /// Non-blocking.
     func pause(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(partitions)
-        let code = try list.withListPointer { rd_kafka_pause_partitions(withUnsafeHandleUnchecked, $0) }
+        let code = try list.withListPointer { rd_kafka_pause_partitions(unsafeHandle, $0) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "pause") }
         if let error = list.firstError(operation: "pause") { throw error }
     }
@@ -140,7 +140,7 @@ extension RDKafkaClient {
     /// Non-blocking.
     func resume(_ partitions: [KafkaTopicPartition]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(partitions)
-        let code = try list.withListPointer { rd_kafka_resume_partitions(withUnsafeHandleUnchecked, $0) }
+        let code = try list.withListPointer { rd_kafka_resume_partitions(unsafeHandle, $0) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "resume") }
         if let error = list.firstError(operation: "resume") { throw error }
     }
@@ -148,7 +148,7 @@ extension RDKafkaClient {
     /// Non-blocking.
     func assignment() throws(KafkaError) -> [KafkaTopicPartition] {
         var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        let code = rd_kafka_assignment(withUnsafeHandleUnchecked, &list)
+        let code = rd_kafka_assignment(unsafeHandle, &list)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let list else { throw KafkaError(rdKafka: code, context: "assignment") }
         return RDKafkaTopicPartitionList(adopting: list).entries.map(\.topicPartition).sorted()
     }
@@ -156,7 +156,7 @@ extension RDKafkaClient {
     /// Assigns partitions at explicit offsets (no group membership), replacing the assignment. Non-blocking.
     func assign(_ offsets: [KafkaTopicPartition: Int64]) throws(KafkaError) {
         let list = RDKafkaTopicPartitionList(offsets)
-        let code = try list.withListPointer { rd_kafka_assign(withUnsafeHandleUnchecked, $0) }
+        let code = try list.withListPointer { rd_kafka_assign(unsafeHandle, $0) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "assign") }
     }
 
@@ -164,7 +164,7 @@ extension RDKafkaClient {
     func cachedWatermarks(_ tp: KafkaTopicPartition) -> (low: Int64, high: Int64)? {
         var low: Int64 = -1
         var high: Int64 = -1
-        let code = rd_kafka_get_watermark_offsets(withUnsafeHandleUnchecked, tp.topic, tp.partition, &low, &high)
+        let code = rd_kafka_get_watermark_offsets(unsafeHandle, tp.topic, tp.partition, &low, &high)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
         return (low, high)
     }
@@ -173,7 +173,7 @@ extension RDKafkaClient {
     func queryWatermarks(_ tp: KafkaTopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> (low: Int64, high: Int64) {
         var low: Int64 = -1
         var high: Int64 = -1
-        let code = rd_kafka_query_watermark_offsets(withUnsafeHandleUnchecked, tp.topic, tp.partition, &low, &high, timeoutMilliseconds)
+        let code = rd_kafka_query_watermark_offsets(unsafeHandle, tp.topic, tp.partition, &low, &high, timeoutMilliseconds)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "query watermarks of \(tp)") }
         return (low, high)
     }
@@ -182,7 +182,7 @@ extension RDKafkaClient {
     /// mock cluster, always).
     func offsetForTimestamp(_ timestamp: Int64, in tp: KafkaTopicPartition, timeoutMilliseconds: Int32) throws(KafkaError) -> Int64 {
         let list = RDKafkaTopicPartitionList([tp], offset: timestamp)
-        let code = try list.withListPointer { rd_kafka_offsets_for_times(withUnsafeHandleUnchecked, $0, timeoutMilliseconds) }
+        let code = try list.withListPointer { rd_kafka_offsets_for_times(unsafeHandle, $0, timeoutMilliseconds) }
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "offsets for times \(tp)") }
         if let error = list.firstError(operation: "offsets for times") { throw error }
         return list.entries.first?.offset ?? -1
@@ -201,12 +201,12 @@ extension RDKafkaClient {
     func consumerClose() throws(KafkaError) {
         guard markConsumerClosed() else { return }
         if isSubscribed {
-            let unsubscribed = rd_kafka_unsubscribe(withUnsafeHandleUnchecked)
+            let unsubscribed = rd_kafka_unsubscribe(unsafeHandle)
             if unsubscribed != RD_KAFKA_RESP_ERR_NO_ERROR {
                 logger.debug("Kafka consumer unsubscribe before close failed", metadata: [KafkaLoggingKeys.errorCode: "\(unsubscribed.rawValue)"])
             }
         }
-        let code = rd_kafka_consumer_close(withUnsafeHandleUnchecked)
+        let code = rd_kafka_consumer_close(unsafeHandle)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "consumer close") }
     }
 }

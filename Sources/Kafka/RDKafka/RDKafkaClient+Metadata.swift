@@ -9,7 +9,7 @@ extension RDKafkaClient {
     /// and old protocol versions.
     func partitions(topic: String, timeoutMilliseconds: Int32) throws(KafkaError) -> [Int32]? {
         var metadata: UnsafePointer<rd_kafka_metadata>?
-        let code = rd_kafka_metadata(withUnsafeHandleUnchecked, 1, nil, &metadata, timeoutMilliseconds)
+        let code = rd_kafka_metadata(unsafeHandle, 1, nil, &metadata, timeoutMilliseconds)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
             throw KafkaError(rdKafka: code, context: "metadata for topic \(topic)")
         }
@@ -34,8 +34,8 @@ extension RDKafkaClient {
     /// The cluster id the brokers report in their metadata, or `nil` when none arrived within the
     /// timeout (or the brokers are too old to report one). Blocking.
     func clusterID(timeoutMilliseconds: Int32) -> String? {
-        guard let id = rd_kafka_clusterid(withUnsafeHandleUnchecked, timeoutMilliseconds) else { return nil }
-        defer { rd_kafka_mem_free(withUnsafeHandleUnchecked, id) }
+        guard let id = rd_kafka_clusterid(unsafeHandle, timeoutMilliseconds) else { return nil }
+        defer { rd_kafka_mem_free(unsafeHandle, id) }
         return String(cString: id)
     }
 }

@@ -54,7 +54,7 @@ extension RDKafkaClient {
         }
         append(RD_KAFKA_VTYPE_OPAQUE) { $0.u.ptr = UnsafeMutableRawPointer(bitPattern: id) }
 
-        guard let error = values.withUnsafeBufferPointer({ rd_kafka_produceva(withUnsafeHandleUnchecked, $0.baseAddress, $0.count) }) else {
+        guard let error = values.withUnsafeBufferPointer({ rd_kafka_produceva(unsafeHandle, $0.baseAddress, $0.count) }) else {
             return .enqueued
         }
         if rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__QUEUE_FULL {
@@ -66,14 +66,14 @@ extension RDKafkaClient {
 
     /// Waits until every queued record got its delivery report (serving the reports). Blocking.
     func flush(timeoutMilliseconds: Int32) throws(KafkaError) {
-        let code = rd_kafka_flush(withUnsafeHandleUnchecked, timeoutMilliseconds)
+        let code = rd_kafka_flush(unsafeHandle, timeoutMilliseconds)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "flush") }
     }
 
     /// Fails every queued and in-flight record (their reports arrive on the next poll). Non-blocking.
     func purgeAll() {
         _ = rd_kafka_purge(
-            withUnsafeHandleUnchecked,
+            unsafeHandle,
             RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING
         )
     }

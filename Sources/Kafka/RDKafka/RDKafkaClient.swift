@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// `@unchecked Sendable`: librdkafka's `rd_kafka_t` is thread-safe; every function called on it here may
 /// be called from any thread (librdkafka INTRODUCTION.md, "Threads and callbacks"). The handle pointer
-/// is immutable and never leaves this class except through ``withUnsafeHandle(_:)``.
+/// is immutable and never leaves this class except through ``unsafeHandle``.
 final class RDKafkaClient: @unchecked Sendable {
     enum Kind: Sendable {
         case consumer
@@ -118,13 +118,9 @@ final class RDKafkaClient: @unchecked Sendable {
         !consumerClosed.exchange(true, ordering: .acquiringAndReleasing)
     }
 
-    /// Lends the raw handle (e.g. to create the mock cluster on it). Do not store it.
-    func withUnsafeHandle<T>(_ body: (OpaquePointer) throws(KafkaError) -> T) throws(KafkaError) -> T {
-        try body(handle)
-    }
-
-    /// The handle, for the calls in this folder's `RDKafkaClient+*.swift` extensions. Do not store it.
-    var withUnsafeHandleUnchecked: OpaquePointer { handle }
+    /// The raw handle, for the librdkafka calls in the `RDKafkaClient+*.swift` extensions and the mock
+    /// cluster. Do not store it.
+    var unsafeHandle: OpaquePointer { handle }
 
     /// The fatal error librdkafka raised, if any (the instance is unusable after one).
     func fatalErrorState() -> KafkaError? {
@@ -132,12 +128,7 @@ final class RDKafkaClient: @unchecked Sendable {
         let code = buffer.withUnsafeMutableBufferPointer { rd_kafka_fatal_error(handle, $0.baseAddress, $0.count) }
         guard code != RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
         let reason = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        return KafkaError(code: code.rawValue, message: "fatal Kafka error: \(reason)", isFatal: true)
-    }
-
-    /// Raises a fatal error on purpose (librdkafka's `rd_kafka_test_fatal_error`), for tests.
-    func injectFatalError(reason: String) {
-        _ = rd_kafka_test_fatal_error(handle, RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason)
+        return KafkaError(code: KafkaError.Code(rdKafka: code), message: "fatal Kafka error: \(reason)", isFatal: true)
     }
 
     /// Serves queued callbacks (delivery reports, errors) for up to `timeoutMilliseconds`. Returns how many.

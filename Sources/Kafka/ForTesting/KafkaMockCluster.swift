@@ -45,18 +45,13 @@ public final class KafkaMockCluster: Sendable {
 
     /// Makes the next `errors.count` requests with `apiKey` fail with these error codes, in order
     /// (`rd_kafka_mock_push_request_errors_array`).
-    public func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
+    public func pushRequestErrors(apiKey: Int16, errors: [KafkaError.Code]) {
         cluster.pushRequestErrors(apiKey: apiKey, errors: errors)
     }
 
     /// Drops the errors still queued for `apiKey`.
     public func clearRequestErrors(apiKey: Int16) {
         cluster.clearRequestErrors(apiKey: apiKey)
-    }
-
-    /// Makes every request about `topic` fail with `code` (`0` clears it).
-    public func setTopicError(_ topic: String, code: Int32) {
-        cluster.setTopicError(topic, code: code)
     }
 
     /// Disconnects the broker and refuses new connections to it.

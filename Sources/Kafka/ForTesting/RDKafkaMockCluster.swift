@@ -13,10 +13,8 @@ final class RDKafkaMockCluster: @unchecked Sendable {
     init(brokers: Int, context: RDKafkaCallbackContext) throws(KafkaError) {
         // A producer handle without bootstrap servers: it only hosts the cluster.
         host = try RDKafkaClient.make(.producer, properties: ["log_level": "4"], context: context)
-        let created = try host.withUnsafeHandle { handle throws(KafkaError) -> OpaquePointer? in
-            rd_kafka_mock_cluster_new(handle, Int32(clamping: brokers))
-        }
-        guard let created else { throw KafkaError(code: KafkaError.Code.fail, message: "cannot create the mock Kafka cluster") }
+        let created = rd_kafka_mock_cluster_new(host.unsafeHandle, Int32(clamping: brokers))
+        guard let created else { throw KafkaError(code: .fail, message: "cannot create the mock Kafka cluster") }
         cluster = created
         bootstrapServers = String(cString: rd_kafka_mock_cluster_bootstraps(created))
     }
@@ -30,8 +28,8 @@ final class RDKafkaMockCluster: @unchecked Sendable {
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "create mock topic \(name)") }
     }
 
-    func pushRequestErrors(apiKey: Int16, errors: [Int32]) {
-        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0) }
+    func pushRequestErrors(apiKey: Int16, errors: [KafkaError.Code]) {
+        let codes = errors.map { rd_kafka_resp_err_t(rawValue: $0.rawValue) }
         codes.withUnsafeBufferPointer { buffer in
             rd_kafka_mock_push_request_errors_array(cluster, apiKey, buffer.count, buffer.baseAddress)
         }
@@ -49,9 +47,5 @@ final class RDKafkaMockCluster: @unchecked Sendable {
     func setBrokerUp(_ id: Int32) throws(KafkaError) {
         let code = rd_kafka_mock_broker_set_up(cluster, id)
         guard code == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError(rdKafka: code, context: "set broker \(id) up") }
-    }
-
-    func setTopicError(_ topic: String, code: Int32) {
-        rd_kafka_mock_topic_set_error(cluster, topic, rd_kafka_resp_err_t(rawValue: code))
     }
 }
