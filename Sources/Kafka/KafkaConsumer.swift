@@ -120,7 +120,7 @@ public final class KafkaConsumer: Sendable {
     }
 
     /// ``commitReportingPartitions(_:timeout:)`` on the calling thread, for the rebalance handler.
-    public func commitReportingPartitionsSync(
+    public func commitReportingPartitionsOnCallingThread(
         _ offsets: [KafkaTopicPartition: KafkaOffsetCommit],
         timeout: Duration = KafkaConsumer.commitTimeout
     ) throws(KafkaError) -> [KafkaTopicPartition: KafkaError] {
@@ -129,7 +129,7 @@ public final class KafkaConsumer: Sendable {
 
     /// The group's committed offsets with their metadata, read on the calling thread (blocking): for the
     /// rebalance handler, which runs on the poll queue already.
-    public func committedSync(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+    public func committedOnCallingThread(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         try client.committedWithMetadata(partitions, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 

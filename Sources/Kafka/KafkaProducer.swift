@@ -94,7 +94,7 @@ public final class KafkaProducer: Sendable {
 
     /// librdkafka's fatal error, when the producer is in the fatal state (it cannot produce any more and
     /// must be replaced); `nil` while healthy.
-    public var fatalError: KafkaError? { client.fatalErrorState() }
+    public var fatalFailure: KafkaError? { client.fatalErrorState() }
 
     /// Waits until every enqueued record got its delivery report, or `timeout` passed (then throws
     /// ``KafkaError/Code/timedOut``). Runs on the producer's own queue.

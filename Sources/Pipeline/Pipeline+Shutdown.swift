@@ -1,3 +1,4 @@
+import JuneTransform
 import Dispatch
 import Logging
 import Kafka
@@ -76,7 +77,7 @@ extension Pipeline {
         guard let signal = state.withLock({ $0.drainSignal(for: partitions) }) else { return true }
         let drained = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
             DispatchQueue.global().async {
-                continuation.resume(returning: signal.wait(timeout: .now() + timeout.timeInterval) == .success)
+                continuation.resume(returning: signal.wait(timeout: .now() + timeout.inSeconds) == .success)
             }
         }
         if !drained { state.withLock { $0.removeDrainSignal(signal) } }

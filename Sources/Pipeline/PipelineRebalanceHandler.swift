@@ -1,3 +1,4 @@
+import JuneTransform
 import CoreMetrics
 import Foundation
 import Kafka
@@ -46,7 +47,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         // nil when the read failed: then nothing recovered is re-applied (see UnconfirmedCommits).
         var committed: [KafkaTopicPartition: KafkaOffsetCommit]?
         do {
-            committed = try consumer.committedSync(partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
+            committed = try consumer.committedOnCallingThread(partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
         } catch {
             // Without the metadata, everything above the committed offset is processed (re-sends only).
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
@@ -102,7 +103,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
     ) -> [KafkaTopicPartition: KafkaOffsetCommit] {
         let recovered = state.withLock { $0.takeUnconfirmed(for: partitions, committed: committed) }
         guard !recovered.isEmpty else { return [:] }
-        let outcome = committer.commitSync(
+        let outcome = committer.commitOnCallingThread(
             recovered.mapValues(\.commit),
             consumer: consumer,
             timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor),
@@ -139,7 +140,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             return state.drainSignal(for: revoked)
         }
         logger.info(lost ? "Partitions lost: draining" : "Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
-        if let signal, signal.wait(timeout: .now() + state.callbackBudget(drainTimeout).timeInterval) == .timedOut {
+        if let signal, signal.wait(timeout: .now() + state.callbackBudget(drainTimeout).inSeconds) == .timedOut {
             let left = state.withLock { state in
                 state.removeDrainSignal(signal)
                 return state.activeRecords(in: revoked)
@@ -152,7 +153,7 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             return commits
         }
         if !commits.isEmpty, !lost {
-            _ = committer.commitSync(
+            _ = committer.commitOnCallingThread(
                 commits,
                 consumer: consumer,
                 timeout: state.callbackBudget(KafkaConsumer.commitTimeout, floor: Self.commitFloor),

@@ -1,3 +1,4 @@
+import JuneTransform
 /// `--concurrency`: how many June requests (single events or batches) may be outstanding at once.
 public enum ConcurrencyMode: String, Sendable, CaseIterable {
     /// The limit is learned from June's answers (``ConcurrencyLimiter``), between 1 and `--max-in-flight`.
@@ -145,7 +146,7 @@ public struct ConcurrencyLimiter: Sendable {
         switch signal {
         case .success:
             if let rtt, rtt >= .zero {
-                window.rttSum += Self.seconds(rtt)
+                window.rttSum += rtt.inSeconds
                 window.rttCount += 1
             }
         case .overload, .retryAfter:
@@ -211,7 +212,7 @@ public struct ConcurrencyLimiter: Sendable {
         if !window.cut {
             let deviation = self.tuning.deviationScale * baseline.variance.squareRoot()
             let rise = min(
-                max(deviation, self.tuning.minimumRise * baseline.mean, Self.seconds(self.tuning.minimumRiseTime)),
+                max(deviation, self.tuning.minimumRise * baseline.mean, self.tuning.minimumRiseTime.inSeconds),
                 self.tuning.maximumRise * baseline.mean
             )
             if mean >= baseline.mean + rise {
@@ -223,7 +224,7 @@ public struct ConcurrencyLimiter: Sendable {
                 self.cut()
             } else {
                 self.slowWindows = 0
-                let queued = mean > floor + max(self.tuning.queueTolerance * floor, Self.seconds(self.tuning.queueToleranceTime))
+                let queued = mean > floor + max(self.tuning.queueTolerance * floor, self.tuning.queueToleranceTime.inSeconds)
                 if let left = self.probeWindowsLeft {
                     // Judging a probe cut: still as slow with fewer requests out is June's own time.
                     self.probeWindowsLeft = left > 1 ? left - 1 : nil
@@ -261,9 +262,5 @@ public struct ConcurrencyLimiter: Sendable {
         guard self.mode == .adaptive else { return }
         self.slowStart = false
         self.limit = max(Self.floor, Int(Double(self.limit) * self.tuning.decreaseRatio))
-    }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }

@@ -36,7 +36,7 @@ public final class DeadLetterProducer: Sendable {
     }
 
     /// The current producer's fatal error, if it is in the fatal state.
-    var fatalError: KafkaError? { current.producer.fatalError }
+    var fatalFailure: KafkaError? { current.producer.fatalFailure }
 
     /// Writes a record and waits for its acknowledgement; a success resets the replacement count.
     func send(_ record: KafkaProducerRecord) async throws(KafkaError) -> (report: KafkaDeliveryReport, incarnation: Int) {

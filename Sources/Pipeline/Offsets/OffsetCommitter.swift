@@ -45,7 +45,7 @@ struct OffsetCommitter: Sendable {
     }
 
     /// Commits on the calling thread: for the rebalance handler, which runs on the poll queue.
-    func commitSync(
+    func commitOnCallingThread(
         _ commits: [KafkaTopicPartition: KafkaOffsetCommit],
         consumer: KafkaConsumer,
         timeout: Duration = KafkaConsumer.commitTimeout,
@@ -54,7 +54,7 @@ struct OffsetCommitter: Sendable {
         var rounds = CommitRounds(commits)
         while !rounds.pending.isEmpty {
             do {
-                rounds.answered(try consumer.commitReportingPartitionsSync(rounds.pending, timeout: timeout))
+                rounds.answered(try consumer.commitReportingPartitionsOnCallingThread(rounds.pending, timeout: timeout))
             } catch {
                 rounds.failed(error)
             }

@@ -1,3 +1,4 @@
+import JuneTransform
 import Foundation
 import Kafka
 
@@ -37,13 +38,13 @@ extension Pipeline {
             }
             return Snapshot(
                 mode: state.mode,
-                unavailableFor: state.mode.unavailableSince.map { (now - $0).timeInterval },
+                unavailableFor: state.mode.unavailableSince.map { (now - $0).inSeconds },
                 refusedStatus: refusedStatus,
                 refusedReason: refusedReason,
                 assignedPartitions: state.assigned.count,
                 inFlight: state.inFlight,
                 concurrencyLimit: state.limiter.limit,
-                rttBaseline: state.limiter.baselineRTT?.timeInterval,
+                rttBaseline: state.limiter.baselineRTT?.inSeconds,
                 buffered: state.tracker.totalUnfinished,
                 bufferedBytes: state.lanes.queuedBytes,
                 uncommitted: state.assigned.reduce(0) { $0 + state.tracker.uncommittedCount($1) },
@@ -61,11 +62,11 @@ extension Pipeline {
     /// Liveness: the fetch loop turned within the watchdog timeout and no Kafka client is fatal.
     /// Returns the reason when unhealthy.
     public var unhealthyReason: String? {
-        if let fatal = deadLetters.fatalError { return "dead-letter producer fatal: \(fatal.message)" }
+        if let fatal = deadLetters.fatalFailure { return "dead-letter producer fatal: \(fatal.message)" }
         let sinceTurn = timeSinceLoopTurn
         let stopping = state.withLock { $0.isStopping }
         if !stopping, sinceTurn > configuration.watchdogTimeout {
-            return "fetch loop has not turned for \(Int(sinceTurn.timeInterval)) s"
+            return "fetch loop has not turned for \(Int(sinceTurn.inSeconds)) s"
         }
         return nil
     }
