@@ -77,8 +77,7 @@ public struct JuneClientConfiguration: Sendable {
             if proxy.host.isEmpty || !(1...65_535).contains(proxy.port) {
                 throw .invalidProxy(proxy.description, "the host is empty or the port is out of range")
             }
-            if [proxy.host, proxy.username ?? "", proxy.password ?? ""].contains(where: Self.containsControlCharacters)
-            {
+            if [proxy.host, proxy.username ?? "", proxy.password ?? ""].contains(where: Self.containsControlCharacters) {
                 throw .invalidProxy(proxy.description, "it contains control characters")
             }
         }

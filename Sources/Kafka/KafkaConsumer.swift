@@ -129,7 +129,9 @@ public final class KafkaConsumer: Sendable {
 
     /// The group's committed offsets with their metadata, read on the calling thread (blocking): for the
     /// rebalance handler, which runs on the poll queue already.
-    public func committedOnCallingThread(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition: KafkaOffsetCommit] {
+    public func committedOnCallingThread(_ partitions: [KafkaTopicPartition], timeout: Duration) throws(KafkaError) -> [KafkaTopicPartition:
+        KafkaOffsetCommit]
+    {
         try client.committedWithMetadata(partitions, timeoutMilliseconds: timeout.clampedMilliseconds)
     }
 

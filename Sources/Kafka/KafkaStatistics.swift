@@ -64,7 +64,7 @@ public struct KafkaStatistics: Sendable, Equatable {
     /// absent (no broker, zero queue, no group).
     public init?(json: UnsafeRawBufferPointer) {
         guard let data = json.baseAddress.map({ Data(bytes: $0, count: json.count) }),
-              let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+            let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else { return nil }
         self.init(root: root)
     }

@@ -47,7 +47,8 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
         // nil when the read failed: then nothing recovered is re-applied (see UnconfirmedCommits).
         var committed: [KafkaTopicPartition: KafkaOffsetCommit]?
         do {
-            committed = try consumer.committedOnCallingThread(partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
+            committed = try consumer.committedOnCallingThread(
+                partitions, timeout: state.callbackBudget(Self.committedReadTimeout, floor: Self.commitFloor))
         } catch {
             // Without the metadata, everything above the committed offset is processed (re-sends only).
             logger.warning("Reading committed offsets at assignment failed", metadata: [PipelineLoggingKeys.error: "\(error)"])
@@ -139,7 +140,9 @@ final class PipelineRebalanceHandler: KafkaRebalanceHandler {
             state.beginRevoke(revoked)
             return state.drainSignal(for: revoked)
         }
-        logger.info(lost ? "Partitions lost: draining" : "Partitions revoked: draining", metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
+        logger.info(
+            lost ? "Partitions lost: draining" : "Partitions revoked: draining",
+            metadata: [PipelineLoggingKeys.partitions: "\(Self.describe(partitions))"])
         if let signal, signal.wait(timeout: .now() + state.callbackBudget(drainTimeout).inSeconds) == .timedOut {
             let left = state.withLock { state in
                 state.removeDrainSignal(signal)

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Who holds a TCP port on this host, found best-effort from Linux's `/proc`: the listening socket's

@@ -120,9 +120,13 @@ enum Relay {
     ) async throws {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let metricsServer {
-            services.append(.init(service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+            services.append(
+                .init(
+                    service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup
+                ))
         }
-        services.append(.init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
+        services.append(
+            .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: services,

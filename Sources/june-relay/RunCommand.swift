@@ -40,7 +40,10 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Maximum June requests (single events or batches) in flight per process: the ceiling of the adaptive limit.")
     var maxInFlight = 256
 
-    @Option(help: "adaptive: learn June's capacity from its answers (start at 8, grow while answers are quick, cut on 429/5xx/timeouts); fixed: always --max-in-flight.")
+    @Option(
+        help:
+            "adaptive: learn June's capacity from its answers (start at 8, grow while answers are quick, cut on 429/5xx/timeouts); fixed: always --max-in-flight."
+    )
     var concurrency = ConcurrencyMode.adaptive
 
     @Option(help: "Seconds to wait for in-flight requests on revoke and shutdown (at least --request-timeout).")

@@ -165,7 +165,9 @@ struct BatchDeliveryTests {
                 // The batch it first travelled in is its one attempt; the halves on the way down to it are
                 // not new attempts. More would mean a rejection was retried.
                 let attempts = message.header("june-relay.error.attempts").flatMap { Int($0) } ?? 0
-                h.check(attempts == 1, "\(id): attempts \(attempts), expected 1 (split down from a batch, never retried: the halves are not new attempts)")
+                h.check(
+                    attempts == 1, "\(id): attempts \(attempts), expected 1 (split down from a batch, never retried: the halves are not new attempts)"
+                )
             }
             try await RelayChecks.checkNoLag(h, kafka: kafka, group: group, topic: topic)
         }
@@ -176,7 +178,9 @@ struct BatchDeliveryTests {
     @Test(.timeLimit(.minutes(3)))
     func retriesTransient503And429BatchesWithStableMessageIDs() async throws {
         try await Harness.run("batch-transient") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--fail-rate", "0.05", "--throttle-rate", "0.02", "--latency-ms", "5"])
+            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario([
+                "--fail-rate", "0.05", "--throttle-rate", "0.02", "--latency-ms", "5",
+            ])
 
             // Small batches, so there are many of them (and many refused ones) to retry.
             var events = BatchEvents(topic: topic)

@@ -36,7 +36,9 @@ struct ConcurrencyTests {
             let rejections = (after.capacityRejections ?? 0) - (before.capacityRejections ?? 0)
             let requests = after.requests - before.requests
             let share = Double(rejections) / Double(max(1, requests))
-            print("capacity 32: \(requests) requests after warm-up, \(rejections) answered 429 (\(String(format: "%.2f", share * 100))%); limits \(limits.prefix(40)) … peak concurrent \(after.peakConcurrent ?? -1)")
+            print(
+                "capacity 32: \(requests) requests after warm-up, \(rejections) answered 429 (\(String(format: "%.2f", share * 100))%); limits \(limits.prefix(40)) … peak concurrent \(after.peakConcurrent ?? -1)"
+            )
             h.check(delivered, "not everything delivered: \(after)")
             h.check(after.capacityRejections != nil, "the stub does not report capacity rejections: \(after)")
             h.check(share <= 0.05, "\(rejections) of \(requests) requests (\(share * 100)%) answered 429 after the warm-up")

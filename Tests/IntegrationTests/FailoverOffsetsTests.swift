@@ -28,7 +28,10 @@ struct FailoverOffsetsTests {
                     events.valid(user: "user-\(offset % 30)")
                 }
             }
-            try await kafka.produceInOrder(events.records.map { var record = $0; record.partition = 0; return record }, properties: [:])
+            try await kafka.produceInOrder(
+                events.records.map {
+                    var record = $0; record.partition = 0; return record
+                }, properties: [:])
             let group = uniqueName("relay")
             let tp = KafkaTopicPartition(topic: topic, partition: 0)
             func startRelay(_ name: String, port: Int) throws -> ChildProcess {

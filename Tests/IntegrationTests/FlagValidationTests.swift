@@ -61,7 +61,8 @@ struct FlagValidationTests {
             )
             let code = try await relay.waitForExit(timeout: .seconds(15))
             let took = ContinuousClock.now - begin
-            h.check(code != nil && code != 0, "http://example.invalid: exit \(code.map(String.init) ?? "still running after 15 s"), expected a refusal")
+            h.check(
+                code != nil && code != 0, "http://example.invalid: exit \(code.map(String.init) ?? "still running after 15 s"), expected a refusal")
             h.check(took < .seconds(10), "http://example.invalid: took \(took) to refuse")
             let stderr = relay.stderrText
             h.check(stderr.contains("--allow-insecure-http"), "stderr does not name --allow-insecure-http:\n\(tail(stderr, lines: 8))")

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A broker that stops answering for longer than the commit timeout and the group session (SIGSTOP on

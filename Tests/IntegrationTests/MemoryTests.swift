@@ -29,7 +29,8 @@ struct MemoryTests {
             records.reserveCapacity(total)
             for index in 0..<total {
                 let user = "user-\(index % users)"
-                let json = #"{"type":"track","event":"Big","userId":"\#(user)","anonymousId":"anon","messageId":"m-\#(index)","originalTimestamp":"2026-01-02T03:04:05.678Z","properties":{"seq":\#(index / users),"pad":"\#(pad)"}}"#
+                let json =
+                    #"{"type":"track","event":"Big","userId":"\#(user)","anonymousId":"anon","messageId":"m-\#(index)","originalTimestamp":"2026-01-02T03:04:05.678Z","properties":{"seq":\#(index / users),"pad":"\#(pad)"}}"#
                 // Spread evenly (250 records per partition), so no partition passes the dev broker's limit.
                 let partition = Int32(index % users % 160)
                 records.append(KafkaProducerRecord(topic: topic, partition: partition, key: Array(user.utf8), value: Array(json.utf8)))

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Failure paths that must end by themselves (README: failure handling; docs/operations.md): June
@@ -232,8 +232,12 @@ struct NoDeadEndsTests {
             }
             if let big = byID[bigID] {
                 h.check(big.value == nil, "the 2 MB dead letter kept a value of \(big.value?.count ?? 0) bytes")
-                h.check(big.header("june-relay.original.size") == String(bigValue.count), "original.size \(big.header("june-relay.original.size") ?? "nil"), expected \(bigValue.count)")
-                h.check(big.header("june-relay.dead-letter.value-omitted") == "true", "value-omitted \(big.header("june-relay.dead-letter.value-omitted") ?? "nil")")
+                h.check(
+                    big.header("june-relay.original.size") == String(bigValue.count),
+                    "original.size \(big.header("june-relay.original.size") ?? "nil"), expected \(bigValue.count)")
+                h.check(
+                    big.header("june-relay.dead-letter.value-omitted") == "true",
+                    "value-omitted \(big.header("june-relay.dead-letter.value-omitted") ?? "nil")")
                 h.check(big.header("june-relay.original.offset") != nil, "no original.offset on the 2 MB dead letter")
             } else {
                 h.check(false, "the 2 MB record is not in the dead-letter topic")
@@ -248,7 +252,9 @@ struct NoDeadEndsTests {
                 h.check(false, "the 600 KB type record is not in the dead-letter topic")
             }
             if let rejectedLetter = byID[rejected.id] {
-                h.check(rejectedLetter.header("june-relay.error.http-status") == "400", "stub rejection: http-status \(rejectedLetter.header("june-relay.error.http-status") ?? "nil")")
+                h.check(
+                    rejectedLetter.header("june-relay.error.http-status") == "400",
+                    "stub rejection: http-status \(rejectedLetter.header("june-relay.error.http-status") ?? "nil")")
             } else {
                 h.check(false, "the record June rejected is not in the dead-letter topic")
             }

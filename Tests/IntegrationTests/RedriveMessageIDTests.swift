@@ -70,7 +70,9 @@ struct RedriveMessageIDTests {
             try h.require(copies.count == 2, "\(copies.count) records of the event in \(topic), expected the original and its redrive")
             let redriven = try #require(copies.first { $0.offset != original.offset || $0.partition != original.partition })
             h.check(redriven.value == original.value, "the redriven value differs from the original")
-            h.check(redriven.header(Self.lineageHeader) == firstID, "redriven record's \(Self.lineageHeader): \(redriven.header(Self.lineageHeader) ?? "absent")")
+            h.check(
+                redriven.header(Self.lineageHeader) == firstID,
+                "redriven record's \(Self.lineageHeader): \(redriven.header(Self.lineageHeader) ?? "absent")")
             let relayHeaders = redriven.headers.map(\.key).filter { $0.hasPrefix("june-relay.") && $0 != Self.lineageHeader }
             h.check(relayHeaders.isEmpty, "the redriven record keeps \(relayHeaders)")
 

@@ -25,7 +25,9 @@ struct RejectEverythingTests {
             last = try? await metrics.status()
             return last?.mode == "refused" && last?.refusedReason == reason
         }
-        h.check(last?.mode == "refused" && last?.refusedReason == reason, "/status: \(last.map(String.init(describing:)) ?? "unreadable"), expected refused for \(reason)")
+        h.check(
+            last?.mode == "refused" && last?.refusedReason == reason,
+            "/status: \(last.map(String.init(describing:)) ?? "unreadable"), expected refused for \(reason)")
         return last
     }
 
@@ -54,7 +56,8 @@ struct RejectEverythingTests {
             h.check(paused.requests < events.records.count / 2, "the relay kept sending at full speed: \(paused)")
 
             try await stub.answerEverything(status: 0)
-            let stats = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable - Int(deadWhilePaused), timeout: .seconds(60))
+            let stats = try await RelayChecks.waitForUniqueAccepted(
+                h, stub: stub, count: events.deliverable - Int(deadWhilePaused), timeout: .seconds(60))
             h.check(stats.orderViolations == 0, "order violations: \(stats)")
             let dead = try await kafka.recordCount(of: dlq)
             h.check(dead == deadWhilePaused, "dead letters after June accepted again: \(dead), before \(deadWhilePaused)")

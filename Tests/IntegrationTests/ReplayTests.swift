@@ -88,7 +88,10 @@ struct ReplayTests {
                     events.valid(user: "user-\(offset % 6)")
                 }
             }
-            try await kafka.produceInOrder(events.records.map { var record = $0; record.partition = 0; return record }, properties: [:])
+            try await kafka.produceInOrder(
+                events.records.map {
+                    var record = $0; record.partition = 0; return record
+                }, properties: [:])
             let expected = Self.perUser(events, users: 6)
             func startRelay(_ name: String, port: Int) throws -> ChildProcess {
                 try h.startRelay(

@@ -57,7 +57,9 @@ struct RetryBudgetTests {
             let headDeadLettered = ContinuousClock.now
             let drained = try await eventually(timeout: .seconds(60)) { try await kafka.recordCount(of: dlq) >= 300 }
             let dead = try await kafka.recordCount(of: dlq)
-            print("quarantine: head dead-lettered after \(headDeadLettered - started), \(dead) dead letters \(ContinuousClock.now - headDeadLettered) later")
+            print(
+                "quarantine: head dead-lettered after \(headDeadLettered - started), \(dead) dead letters \(ContinuousClock.now - headDeadLettered) later"
+            )
             h.check(drained && dead == 300, "\(dead) of the hot user's 300 events dead-lettered within a minute of its head")
             let letters = try await kafka.readAll(topic: dlq, count: Int(dead))
             let reasons = Set(letters.compactMap { $0.header("june-relay.error.reason") })

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// SIGTERM ends the relay with exit 0 within the drain timeout plus a bounded close, whatever June or

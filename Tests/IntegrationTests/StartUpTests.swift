@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// No half-started process (relay-spec §8): everything the relay needs is checked before it joins the
@@ -67,7 +67,8 @@ struct StartUpTests {
             try h.require(code != nil, "the relay still runs \(Self.exitBound) after start with its metrics port taken")
             h.check(code == Self.startUpError, "exit \(code!), expected \(Self.startUpError)")
             let output = relay.stderrText
-            h.check(output.contains("--metrics-port \(holder.port)"), "the log does not name --metrics-port \(holder.port):\n\(tail(output, lines: 8))")
+            h.check(
+                output.contains("--metrics-port \(holder.port)"), "the log does not name --metrics-port \(holder.port):\n\(tail(output, lines: 8))")
             h.check(output.contains("pid \(getpid())"), "the log does not name the holder (pid \(getpid())):\n\(tail(output, lines: 8))")
             h.check(!output.contains("Fatal error"), "crashed:\n\(tail(output, lines: 8))")
             try await Self.checkNothingConsumed(h, stub: stub, kafka: kafka, group: group, topic: topic)

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One user June never accepts (the stub answers 503 to `stub-fail-*` forever) must not hold back the
@@ -14,10 +14,11 @@ struct StuckUserTests {
     static let hotUser = "stub-fail-hot"
     static let hotPartition: Int32 = 0
     static let maxInFlight = 32
-    static let relayFlags = [
-        "--max-buffered", "200", "--retry-budget", "0", "--max-in-flight", String(maxInFlight),
-        "--drain-timeout", "5", "--request-timeout", "5",
-    ] + RelayChecks.fastGroupFlags
+    static let relayFlags =
+        [
+            "--max-buffered", "200", "--retry-budget", "0", "--max-in-flight", String(maxInFlight),
+            "--drain-timeout", "5", "--request-timeout", "5",
+        ] + RelayChecks.fastGroupFlags
 
     struct Setup {
         var brokers: String

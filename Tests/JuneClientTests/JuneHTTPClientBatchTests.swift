@@ -10,8 +10,7 @@ import Testing
 struct JuneHTTPClientBatchTests {
     static let ok = ScriptedHTTPServer.Reply.response(200, body: #"{"success":true}"#)
 
-    func client(_ server: ScriptedHTTPServer, path: String = "", writeKey: String = "wk_wire") throws -> JuneHTTPClient
-    {
+    func client(_ server: ScriptedHTTPServer, path: String = "", writeKey: String = "wk_wire") throws -> JuneHTTPClient {
         try JuneHTTPClient(
             configuration: .init(
                 baseURL: "http://127.0.0.1:\(server.port)\(path)",

@@ -125,9 +125,11 @@ struct JuneHTTPClientTests {
     }
 
     @Test func slowResponseTimesOutAsRetryable() async throws {
-        let server = MiniHTTPServer(configuration: .init(port: 0), logger: quietLogger, synchronousHandler: { _ in
-            MiniHTTPResponse(status: 200, delay: .seconds(3))
-        })
+        let server = MiniHTTPServer(
+            configuration: .init(port: 0), logger: quietLogger,
+            synchronousHandler: { _ in
+                MiniHTTPResponse(status: 200, delay: .seconds(3))
+            })
         try await server.start()
         let client = try JuneHTTPClient(
             configuration: .init(

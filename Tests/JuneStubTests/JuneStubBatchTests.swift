@@ -13,7 +13,8 @@ import Testing
 
     static func item(_ user: String, seq: Int, type: String = "track", event: String = "E", messageID: String? = nil) -> String {
         let id = messageID ?? "\(user)-\(seq)"
-        return #"{"type":"\#(type)","messageId":"\#(id)","userId":"\#(user)","event":"\#(event)","properties":{"seq":\#(seq)},"timestamp":"2026-01-01T00:00:00.000Z"}"#
+        return
+            #"{"type":"\#(type)","messageId":"\#(id)","userId":"\#(user)","event":"\#(event)","properties":{"seq":\#(seq)},"timestamp":"2026-01-01T00:00:00.000Z"}"#
     }
 
     static func batch(
@@ -21,7 +22,9 @@ import Testing
         authorization: String? = sdkAuthorization("key"),
         contentType: String? = "application/json"
     ) -> MiniHTTPRequest {
-        body(#"{"batch":[\#(items.joined(separator: ","))],"sentAt":"2026-01-01T00:00:00.000Z"}"#, authorization: authorization, contentType: contentType)
+        body(
+            #"{"batch":[\#(items.joined(separator: ","))],"sentAt":"2026-01-01T00:00:00.000Z"}"#, authorization: authorization,
+            contentType: contentType)
     }
 
     static func body(

@@ -56,9 +56,10 @@ import Testing
     }
 
     @Test func escapedKeysAndLastDuplicateWin() throws {
-        let fields = try #require(self.parse(
-            #"{"user\u0049d":"first","userId":"second","properties":{"seq":1},"pr\u006fperties":{"seq":2,"seq":3},"m\u0065ssageId":"m"}"#
-        ))
+        let fields = try #require(
+            self.parse(
+                #"{"user\u0049d":"first","userId":"second","properties":{"seq":1},"pr\u006fperties":{"seq":2,"seq":3},"m\u0065ssageId":"m"}"#
+            ))
         #expect(fields.userId == "second")
         #expect(fields.seq == 3)
         #expect(fields.messageID == "m")
@@ -84,7 +85,11 @@ import Testing
         #expect(try #require(self.parse(#"{"properties":{"seq":\#(seq)}}"#)).seq == nil)
     }
 
-    @Test(arguments: [[0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D], [0x7B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x3A, 0x31, 0x7D], [0x7B, 0x22, 0x61, 0x01, 0x22, 0x3A, 0x31, 0x7D]] as [[UInt8]])
+    @Test(
+        arguments: [
+            [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC3, 0x28, 0x22, 0x7D], [0x7B, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x3A, 0x31, 0x7D],
+            [0x7B, 0x22, 0x61, 0x01, 0x22, 0x3A, 0x31, 0x7D],
+        ] as [[UInt8]])
     func rejectsInvalidUTF8AndControlCharacters(bytes: [UInt8]) {
         #expect(JuneStubEventFields.parse(bytes) == nil)
         #expect((try? JSONFieldReader.parse(bytes)) == nil)

@@ -29,10 +29,11 @@ import TestSupport
 
     @Test func readsTheFieldsOperatorsWatch() throws {
         let statistics = try #require(KafkaStatistics(json: Array(Self.report.utf8)))
-        #expect(statistics.brokers == [
-            KafkaStatistics.Broker(name: "127.0.0.1:9092/1", roundTripAverage: nil),
-            KafkaStatistics.Broker(name: "127.0.0.1:9093/2", roundTripAverage: .microseconds(2500)),
-        ])
+        #expect(
+            statistics.brokers == [
+                KafkaStatistics.Broker(name: "127.0.0.1:9092/1", roundTripAverage: nil),
+                KafkaStatistics.Broker(name: "127.0.0.1:9093/2", roundTripAverage: .microseconds(2500)),
+            ])
         #expect(statistics.fetchQueueMessages == 150)
         #expect(statistics.group == KafkaStatistics.Group(state: "up", joinState: "steady", rebalanceAge: .milliseconds(42500), rebalanceCount: 3))
         #expect(statistics.group?.isSteady == true)

@@ -124,9 +124,10 @@ import Yams
         #expect(metadata["topic"] == config["JUNE_RELAY_TOPIC"])
         #expect(metadata["bootstrapServers"] == config["JUNE_RELAY_BROKERS"])
 
-        let partitions = try #require(Int(
-            ((scaled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["june-relay/input-topic-partitions"] ?? ""
-        ))
+        let partitions = try #require(
+            Int(
+                ((scaled["metadata"] as? [String: Any])?["annotations"] as? [String: String])?["june-relay/input-topic-partitions"] ?? ""
+            ))
         let maxReplicas = try #require(spec["maxReplicaCount"] as? Int)
         #expect(maxReplicas <= partitions)
         #expect((spec["minReplicaCount"] as? Int ?? 0) >= 1)

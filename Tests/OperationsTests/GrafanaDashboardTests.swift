@@ -30,7 +30,10 @@ import Testing
         #expect(dashboard["uid"] as? String == "june-relay")
         #expect((dashboard["schemaVersion"] as? Int ?? 0) >= 30)
         let variables = ((dashboard["templating"] as? [String: Any])?["list"] as? [[String: Any]]) ?? []
-        #expect(variables.contains { $0["name"] as? String == "datasource" && $0["type"] as? String == "datasource" && $0["query"] as? String == "prometheus" })
+        #expect(
+            variables.contains {
+                $0["name"] as? String == "datasource" && $0["type"] as? String == "datasource" && $0["query"] as? String == "prometheus"
+            })
         let all = (dashboard["panels"] as? [[String: Any]]) ?? []
         let ids = all.compactMap { $0["id"] as? Int }
         #expect(ids.count == all.count && Set(ids).count == ids.count, "every panel has a unique id")

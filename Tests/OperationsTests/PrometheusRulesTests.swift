@@ -97,7 +97,10 @@ import Yams
 
     @Test func metricNamesAreReadFromExpressions() {
         #expect(PromQLNames.metricNames(in: #"sum by (job, reason) (rate(relay_x_total{job=~"$job",reason!="a b"}[5m])) > 0.1"#) == ["relay_x_total"])
-        #expect(PromQLNames.metricNames(in: "histogram_quantile(0.99, sum by (le) (rate(h_bucket[$__rate_interval]))) and on (job) up == 1") == ["h_bucket", "up"])
+        #expect(
+            PromQLNames.metricNames(in: "histogram_quantile(0.99, sum by (le) (rate(h_bucket[$__rate_interval]))) and on (job) up == 1") == [
+                "h_bucket", "up",
+            ])
         #expect(PromQLNames.metricNames(in: "a offset 5m / ignoring(x) group_left b") == ["a", "b"])
     }
 

@@ -62,7 +62,9 @@ struct PrometheusScrapeTests {
     /// The metrics table of docs/operations.md has a row for every metric family the relay exports.
     @Test func operationsGuideDocumentsEveryExportedMetric() async throws {
         let text = try await RelayMetricsRun.shared().metricsText
-        let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.compactMap { $0.split(separator: " ").dropFirst(2).first.map(String.init) }
+        let families = text.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.compactMap {
+            $0.split(separator: " ").dropFirst(2).first.map(String.init)
+        }
         #expect(families.count >= 15)
         let guide = try RepositoryFiles.text("docs/operations.md")
         let undocumented = families.filter { !guide.contains("| `\($0)` |") }

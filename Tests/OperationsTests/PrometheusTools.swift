@@ -2,10 +2,10 @@ import Foundation
 import Testing
 import Yams
 #if canImport(FoundationNetworking)
-import FoundationNetworking
+    import FoundationNetworking
 #endif
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Debian's `promtool` and `prometheus` (package `prometheus`, installed by `make deps`), the rule file

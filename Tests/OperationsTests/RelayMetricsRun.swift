@@ -61,7 +61,8 @@ struct RelayMetricsRun: Sendable {
         let directory = try PrometheusTools.ruleFilesDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
 
-        let broker = try ChildProcess(binary, ["dev-broker", "--topic", "events", "--topic", "events.dlq", "--partitions", "2", "--brokers", "1"], name: "dev-broker")
+        let broker = try ChildProcess(
+            binary, ["dev-broker", "--topic", "events", "--topic", "events.dlq", "--partitions", "2", "--brokers", "1"], name: "dev-broker")
         let stub = try ChildProcess(binary, ["june-stub", "--port", "0"], name: "june-stub")
         var relay: ChildProcess?
         var prometheus: ChildProcess?
@@ -98,14 +99,17 @@ struct RelayMetricsRun: Sendable {
         )
         let api = "http://127.0.0.1:\(prometheusPort)"
 
-        let produced = try await ChildProcess.run(binary, ["dev-produce", "--brokers", brokers, "--topic", "events", "--events", "\(events)", "--users", "30"])
+        let produced = try await ChildProcess.run(
+            binary, ["dev-produce", "--brokers", brokers, "--topic", "events", "--events", "\(events)", "--users", "30"])
         try #require(produced.status == 0, "dev-produce: \(produced.stderr)")
         relay = try ChildProcess(
             binary,
-            ["run", "--brokers", brokers, "--topic", "events", "--group", "metrics-e2e", "--june-url", stubURL,
-             "--metrics-port", "\(metricsPort)", "--commit-interval", "0.2",
-             "--kafka-config", "session.timeout.ms=6000", "--kafka-config", "heartbeat.interval.ms=500",
-             "--kafka-config", "statistics.interval.ms=1000"],
+            [
+                "run", "--brokers", brokers, "--topic", "events", "--group", "metrics-e2e", "--june-url", stubURL,
+                "--metrics-port", "\(metricsPort)", "--commit-interval", "0.2",
+                "--kafka-config", "session.timeout.ms=6000", "--kafka-config", "heartbeat.interval.ms=500",
+                "--kafka-config", "statistics.interval.ms=1000",
+            ],
             environment: ["JUNE_WRITE_KEY": "metrics-e2e-key"],
             name: "relay"
         )
@@ -118,7 +122,8 @@ struct RelayMetricsRun: Sendable {
         }
         let accepted = try await waitFor("the stub's count to settle", relay) { () async -> Int? in
             guard let text = await metrics(metricsPort, path),
-                  let stats = try? await ReplayEndToEndTests.waitForStub(StubClient(baseURL: stubURL), process: relay, timeout: .seconds(5), until: { _ in true })
+                let stats = try? await ReplayEndToEndTests.waitForStub(
+                    StubClient(baseURL: stubURL), process: relay, timeout: .seconds(5), until: { _ in true })
             else { return nil }
             let finished = sum(of: "relay_records_delivered_total", in: text) + sum(of: "relay_records_dead_lettered_total", in: text)
             return finished >= Double(consumed) && Double(stats.accepted) == sum(of: "relay_records_delivered_total", in: text) ? stats.accepted : nil
@@ -171,9 +176,9 @@ struct RelayMetricsRun: Sendable {
         var components = URLComponents(string: api + "/api/v1/query")!
         components.queryItems = [URLQueryItem(name: "query", value: promQL)]
         guard let (status, body) = await PrometheusTools.get(components.url!.absoluteString), status == 200,
-              let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let result = ((json["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first,
-              let value = (result["value"] as? [Any])?.last as? String
+            let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let result = ((json["data"] as? [String: Any])?["result"] as? [[String: Any]])?.first,
+            let value = (result["value"] as? [Any])?.last as? String
         else { return nil }
         return Double(value)
     }
@@ -181,8 +186,8 @@ struct RelayMetricsRun: Sendable {
     /// Rule name → `health` (plus `: lastError` when there is one) from `/api/v1/rules`.
     static func ruleHealth(_ api: String) async -> [String: String]? {
         guard let (status, body) = await PrometheusTools.get(api + "/api/v1/rules"), status == 200,
-              let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
-              let groups = (json["data"] as? [String: Any])?["groups"] as? [[String: Any]]
+            let json = try? JSONSerialization.jsonObject(with: body) as? [String: Any],
+            let groups = (json["data"] as? [String: Any])?["groups"] as? [[String: Any]]
         else { return nil }
         var health: [String: String] = [:]
         for rule in groups.flatMap({ $0["rules"] as? [[String: Any]] ?? [] }) {

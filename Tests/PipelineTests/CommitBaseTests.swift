@@ -59,10 +59,12 @@ import Testing
     @Test func assignmentReportsIgnoredMetadataPerPartition() {
         var state = RelayWork.testing(maxInFlight: 4)
         let good = OffsetCommitMetadata.encode(partition: 1, committed: 10, ranges: [11..<12])
-        let ignored = state.assign([p0, p1], committed: [
-            p0: KafkaOffsetCommit(offset: 10, metadata: "jr1:AQE="),
-            p1: KafkaOffsetCommit(offset: 10, metadata: good),
-        ])
+        let ignored = state.assign(
+            [p0, p1],
+            committed: [
+                p0: KafkaOffsetCommit(offset: 10, metadata: "jr1:AQE="),
+                p1: KafkaOffsetCommit(offset: 10, metadata: good),
+            ])
         #expect(ignored == [p0: .oldVersion])
     }
 

@@ -93,7 +93,8 @@ import Testing
             #expect(text.hasPrefix(kept), "a prefix of whole characters of the original (no character split), prefix \(prefix.count)")
         }
         #expect(ContinuousClock.now - started < .seconds(5), "capping a huge message must be cheap")
-        #expect(headers(make(String(repeating: "a", count: 1_000)))["june-relay.error.message"]?.utf8.count == 1_000, "exactly the limit is kept whole")
+        #expect(
+            headers(make(String(repeating: "a", count: 1_000)))["june-relay.error.message"]?.utf8.count == 1_000, "exactly the limit is kept whole")
     }
 
     @Test func withoutValueKeepsKeyAndHeadersAndSaysWhatWasOmitted() {

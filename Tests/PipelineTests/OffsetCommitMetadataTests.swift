@@ -88,7 +88,8 @@ import Testing
             #expect(Array(ranges.prefix(decoded.count)) == decoded, "iteration \(iteration): not a prefix of whole ranges")
             if decoded.count < ranges.count {
                 let needed = Self.payloadSize(committed: committed, ranges: ranges, count: decoded.count + 1)
-                #expect(Self.encodedLength(committed: committed, bytes: needed) > limit, "iteration \(iteration): range \(decoded.count) would have fit")
+                #expect(
+                    Self.encodedLength(committed: committed, bytes: needed) > limit, "iteration \(iteration): range \(decoded.count) would have fit")
             }
             if !ranges.isEmpty, limit >= 4096 {
                 #expect(!decoded.isEmpty, "iteration \(iteration): the lowest range must be recorded")

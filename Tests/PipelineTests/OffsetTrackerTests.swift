@@ -11,7 +11,9 @@ import Testing
     /// The done ranges a commit's metadata lists (nil: none or unreadable).
     func listed(_ commit: KafkaOffsetCommit?) -> [Range<Int64>]? {
         guard let commit else { return nil }
-        if case .ranges(let ranges) = OffsetCommitMetadata.decode(commit.metadata, partition: p0.partition, committed: commit.offset) { return ranges }
+        if case .ranges(let ranges) = OffsetCommitMetadata.decode(commit.metadata, partition: p0.partition, committed: commit.offset) {
+            return ranges
+        }
         return nil
     }
 

@@ -69,7 +69,9 @@ import Testing
             unfinished.remove(offset)
             let expected = unfinished.min() ?? count
             if offsets.committable != expected || offsets.unfinishedCount != unfinished.count {
-                Issue.record("step \(step): committable \(String(describing: offsets.committable)) (want \(expected)), unfinished \(offsets.unfinishedCount) (want \(unfinished.count))")
+                Issue.record(
+                    "step \(step): committable \(String(describing: offsets.committable)) (want \(expected)), unfinished \(offsets.unfinishedCount) (want \(unfinished.count))"
+                )
                 return
             }
             if step % 499 == 0 {
@@ -160,7 +162,9 @@ import Testing
                     }
                     // Checked after every step; `Issue.record` only on a mismatch keeps the loop fast.
                     if offsets.committable != model.committable || offsets.unfinishedCount != model.unfinished.count {
-                        Issue.record("\(context): committable \(String(describing: offsets.committable)) vs \(String(describing: model.committable)), unfinished \(offsets.unfinishedCount) vs \(model.unfinished.count)")
+                        Issue.record(
+                            "\(context): committable \(String(describing: offsets.committable)) vs \(String(describing: model.committable)), unfinished \(offsets.unfinishedCount) vs \(model.unfinished.count)"
+                        )
                     }
                 }
                 #expect(offsets.doneRanges() == Model.ranges(model.doneOffsets), "\(context): done ranges")

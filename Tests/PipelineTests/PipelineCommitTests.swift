@@ -34,7 +34,8 @@ import Testing
             Set(log.events().filter { $0.user != "stuck" && $0.ended != nil }.compactMap(\.tag)) == [0, 1, 3, 4, 6, 7, 8, 9]
         }
         #expect(othersDone, "calls: \(log.summary)")
-        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.offsetMetadataTooLarge, count: refusals))
+        cluster.pushRequestErrors(
+            apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.offsetMetadataTooLarge, count: refusals))
         pipeline.requestStop()
         try await running.value
         let committed = try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: 0))
@@ -99,7 +100,8 @@ import Testing
         try #require(atBase, "the first half committed")
 
         // INVALID_COMMIT_OFFSET_SIZE: a refusal librdkafka does not retry and that is no rebalance.
-        cluster.pushRequestErrors(apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.invalidCommitOffsetSize, count: 10_000))
+        cluster.pushRequestErrors(
+            apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.invalidCommitOffsetSize, count: 10_000))
         try await produce(5..<10)
         let allDelivered = try await Support.wait(within: .seconds(20)) {
             Set(log.events().compactMap(\.tag)) == Set(Array(0..<10) + Array(10..<20)) && pipeline.metrics.commitFailureCount > 0

@@ -59,7 +59,8 @@ import Testing
         #expect(reason?.contains("dead-letter producer fatal") == true, "\(String(describing: reason))")
 
         // Offsets 4-6 invalid, 7 valid: the first write fails on the fatal producer.
-        try await Support.produce(cluster, topic: topic, values: (4..<7).map { Array("still not json \($0)".utf8) } + [Support.event(user: "ok", tag: 7)])
+        try await Support.produce(
+            cluster, topic: topic, values: (4..<7).map { Array("still not json \($0)".utf8) } + [Support.event(user: "ok", tag: 7)])
         let allWritten = try await Support.wait(within: .seconds(20)) {
             pipeline.metrics.deadLetteredCount == 6 && log.events().count == 2
         }
@@ -137,7 +138,8 @@ import Testing
         try await runningA.value
         var commits: [Int64?] = []
         for partition in Int32(0)..<2 {
-            commits.append(try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))?.offset)
+            commits.append(
+                try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))?.offset)
         }
         return (log, commits, commitFailuresA)
     }
@@ -287,7 +289,9 @@ import Testing
         let committed = try await Support.committed(cluster, group: group, partition: tp)
         #expect(committed?.offset == 2, "\(String(describing: committed))")
         if let committed {
-            #expect(OffsetCommitMetadata.decode(committed.metadata, partition: 0, committed: committed.offset) == .ranges([3..<7, 8..<10]), "metadata \(committed.metadata)")
+            #expect(
+                OffsetCommitMetadata.decode(committed.metadata, partition: 0, committed: committed.offset) == .ranges([3..<7, 8..<10]),
+                "metadata \(committed.metadata)")
         }
 
         // Later records, then a new owner.

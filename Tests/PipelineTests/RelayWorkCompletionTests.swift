@@ -108,7 +108,9 @@ import Testing
             #expect(work.inFlight == 0 && completion.jobs.next == nil, "the lane waits: its next record does not pass its head")
             #expect(delay > .zero && delay <= .seconds(30), "the backoff, capped")
             if work.mode.isJuneUnavailable { #expect(delay <= work.configuration.probeIntervalMax) }
-            #expect(completion.record.unavailableTimeAtFirstAttempt == work.unavailableTime(at: now), "the budget starts without the unavailable time so far")
+            #expect(
+                completion.record.unavailableTimeAtFirstAttempt == work.unavailableTime(at: now),
+                "the budget starts without the unavailable time so far")
         case .deadLetter:
             #expect(offsets.committable == 0, "not done before the dead-letter write is acknowledged")
             #expect(work.inFlight == 1 && completion.jobs.next == nil, "the job keeps its slot for the write")

@@ -135,7 +135,8 @@ struct CommitRounds: Sendable {
     /// Half the ranges after the first refusal, none after the second; nil when there is nothing to drop.
     private func smaller(_ commit: KafkaOffsetCommit, partition: KafkaTopicPartition) -> KafkaOffsetCommit? {
         guard !commit.metadata.isEmpty, round < 2 else { return nil }
-        let metadata = round == 0
+        let metadata =
+            round == 0
             ? OffsetCommitMetadata.halved(commit.metadata, partition: partition.partition, committed: commit.offset) : ""
         return KafkaOffsetCommit(offset: commit.offset, metadata: metadata)
     }

@@ -3,7 +3,7 @@ import Kafka
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 // Small helpers for the failure-path scenarios (NoDeadEnds, StuckUser, Shutdown, FlagValidation).

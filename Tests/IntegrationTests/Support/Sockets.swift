@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A plain listening TCP socket on 0.0.0.0 (no SO_REUSEADDR), held by the test process: something else

@@ -138,11 +138,12 @@ final class ScriptedHTTPServer: Sendable {
                 return nil
             }
             let head = String(decoding: self.pending[..<end], as: UTF8.self)
-            let length = head.split(separator: "\r\n").compactMap { line -> Int? in
-                let parts = line.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-                return Int(parts[1].trimmingCharacters(in: .whitespaces))
-            }.first ?? 0
+            let length =
+                head.split(separator: "\r\n").compactMap { line -> Int? in
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                    return Int(parts[1].trimmingCharacters(in: .whitespaces))
+                }.first ?? 0
             let bodyStart = end + separator.count
             guard self.pending.count >= bodyStart + length else { return nil }
             let body = Array(self.pending[bodyStart..<(bodyStart + length)])

@@ -93,7 +93,8 @@ enum PipelineKafkaSupport {
     }
 
     /// Reads the whole topic with a consumer of its own group, until `count` records arrived or `limit` passed.
-    static func readAll(_ cluster: KafkaMockCluster, topic: String, count: Int, within limit: Duration = .seconds(15)) async throws -> [KafkaMessage] {
+    static func readAll(_ cluster: KafkaMockCluster, topic: String, count: Int, within limit: Duration = .seconds(15)) async throws -> [KafkaMessage]
+    {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration(cluster, group: uniqueName("reader")), logger: logger)
         try consumer.subscribe(topics: [topic])
         var messages: [KafkaMessage] = []
@@ -152,10 +153,13 @@ final class ScriptedSender: JuneSending {
 
     func send(_ request: JuneRequest) async -> SendOutcome {
         let user = request.orderingKey
-        let attempt = user.map { user in attempts.withLock { counts in
-            defer { counts[user, default: 0] += 1 }
-            return counts[user, default: 0]
-        } } ?? 0
+        let attempt =
+            user.map { user in
+                attempts.withLock { counts in
+                    defer { counts[user, default: 0] += 1 }
+                    return counts[user, default: 0]
+                }
+            } ?? 0
         let index = log.begin(Call(sender: name, user: user, tag: PipelineKafkaSupport.tag(of: request), started: .now))
         let outcome = await script(request, user, attempt)
         log.end(index, outcome: outcome)
