@@ -102,8 +102,10 @@ struct JuneHTTPClientDeadlineTests {
     }
 
     @Test func aCancelledWaiterLeavesTheQueue() async throws {
+        // The first exchange holds the only connection for 3 s: long enough that the waiter is still
+        // queued when it is cancelled, even when the machine is busy with other tests.
         let server = try await ScriptedHTTPServer { _, index in
-            index == 0 ? .delayedResponse(200, body: "{}", by: .milliseconds(800)) : Self.ok
+            index == 0 ? .delayedResponse(200, body: "{}", by: .seconds(3)) : Self.ok
         }
         let client = try self.client(server)
         async let first = client.send(Self.event("first"))
