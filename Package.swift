@@ -59,7 +59,7 @@ let package = Package(
         ),
         // Around the data path: a tiny HTTP server (metrics, stub), the June stand-in, operator tools.
         .target(name: "MiniHTTPServer", dependencies: [nioCore, nioPosix, nioHTTP1, logging, serviceLifecycle], swiftSettings: swiftSettings),
-        .target(name: "JuneStub", dependencies: ["MiniHTTPServer", "JuneTransform", logging], swiftSettings: swiftSettings),
+        .target(name: "JuneStub", dependencies: ["MiniHTTPServer", "JuneTransform", logging, serviceLifecycle], swiftSettings: swiftSettings),
         .target(name: "RelayOperations", dependencies: ["Kafka", "RelayFormats", logging], swiftSettings: swiftSettings),
         .executableTarget(
             name: "june-relay",

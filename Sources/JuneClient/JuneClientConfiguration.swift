@@ -1,4 +1,5 @@
 import Foundation
+import JuneTransform
 import NIOSSL
 
 /// Settings for `JuneHTTPClient`.
@@ -31,7 +32,7 @@ public struct JuneClientConfiguration: Sendable {
     public var proxy: JuneProxy?
 
     public init(
-        baseURL: String = "https://api.june.so",
+        baseURL: String = JuneAPI.defaultBaseURL,
         writeKey: String,
         requestTimeout: Duration = .seconds(10),
         maxConnections: Int = 256,

@@ -89,7 +89,7 @@ public final class JuneHTTPClient: JuneSending {
     /// is sent too (`{"batch":[],…}`): the relay probes June with it while June is unavailable. Never throws.
     public func send(batch: [JuneBatchItem]) async -> SendOutcome {
         let prefix = self.prefixes.withLock { $0.batch }
-        return await self.execute(path: RequestPrefixes.batchPath, deadline: .now() + self.timeout) { allocator in
+        return await self.execute(path: JuneAPI.batchPath, deadline: .now() + self.timeout) { allocator in
             Self.serialize(prefix: prefix, batch: batch, allocator: allocator)
         }
     }
@@ -98,7 +98,7 @@ public final class JuneHTTPClient: JuneSending {
     public func send(batch: [JuneBatchItem], deadline: ContinuousClock.Instant) async -> SendOutcome {
         let remaining = min(TimeAmount(deadline - .now), self.timeout)
         let prefix = self.prefixes.withLock { $0.batch }
-        return await self.execute(path: RequestPrefixes.batchPath, deadline: .now() + remaining) { allocator in
+        return await self.execute(path: JuneAPI.batchPath, deadline: .now() + remaining) { allocator in
             Self.serialize(prefix: prefix, batch: batch, allocator: allocator)
         }
     }
@@ -172,8 +172,6 @@ public final class JuneHTTPClient: JuneSending {
 /// The request line and fixed headers of every endpoint for one write key, ending with
 /// `Content-Length: ` (the digits follow per request).
 struct RequestPrefixes: Sendable {
-    static let batchPath = "/sdk/batch"
-
     /// Per-event endpoints `/api/<type>`: `Authorization: Basic <raw key>`, as RudderStack sends it.
     var perType: [JuneEventType: [UInt8]]
     /// `/sdk/batch`: `Authorization: Basic <base64 of "<key>:">` (RFC 7617, the key as user name and an
@@ -183,16 +181,16 @@ struct RequestPrefixes: Sendable {
     init(endpoint: HTTP1Endpoint, writeKey: String, userAgent: String) {
         self.perType = Dictionary(
             uniqueKeysWithValues: JuneEventType.allCases.map { type in
-                let target = endpoint.pathPrefix + JuneRequest(type: type, body: [], orderingKey: nil).path
+                let target = endpoint.pathPrefix + JuneAPI.eventPath(type)
+                let authorization = JuneAPI.eventAuthorization(writeKey: writeKey)
                 return (
-                    type, Self.prefix(target: target, endpoint: endpoint, authorization: writeKey, userAgent: userAgent)
+                    type, Self.prefix(target: target, endpoint: endpoint, authorization: authorization, userAgent: userAgent)
                 )
             })
-        let credentials = Data("\(writeKey):".utf8).base64EncodedString()
         self.batch = Self.prefix(
-            target: endpoint.pathPrefix + Self.batchPath,
+            target: endpoint.pathPrefix + JuneAPI.batchPath,
             endpoint: endpoint,
-            authorization: credentials,
+            authorization: JuneAPI.batchAuthorization(writeKey: writeKey),
             userAgent: userAgent
         )
     }
@@ -201,7 +199,7 @@ struct RequestPrefixes: Sendable {
     static func prefix(target: String, endpoint: HTTP1Endpoint, authorization: String, userAgent: String) -> [UInt8] {
         var text = "POST \(target) HTTP/1.1\r\n"
         text += "Host: \(endpoint.hostHeader)\r\n"
-        text += "Authorization: Basic \(authorization)\r\n"
+        text += "Authorization: \(authorization)\r\n"
         text += "Content-Type: application/json\r\n"
         text += "User-Agent: \(userAgent)\r\n"
         text += "Content-Length: "

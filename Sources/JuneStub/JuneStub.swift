@@ -1,5 +1,6 @@
 import Logging
 import MiniHTTPServer
+import ServiceLifecycle
 
 /// A local stand-in for June's tracking API (`june-relay june-stub`): same paths and auth, optional latency
 /// and fault injection; counts what it receives and checks per-user order.
@@ -51,7 +52,7 @@ import MiniHTTPServer
 /// accepted before counts as a duplicate; otherwise a seq below that user's highest accepted seq counts as an
 /// order violation. An accepted `messageId` seen before counts in `duplicateMessageIds`. A user arriving in
 /// a request while a request of theirs is still being answered counts in `concurrentUserViolations`.
-public final class JuneStub: Sendable {
+public final class JuneStub: Service, Sendable {
     public let configuration: JuneStubConfiguration
     private let responder: JuneStubResponder
     private let logger: Logger
@@ -88,7 +89,8 @@ public final class JuneStub: Sendable {
         )
     }
 
-    /// Starts if needed and serves until `shutdown()` (or cancellation of the calling task).
+    /// Starts if needed and serves until `shutdown()`, the service group's graceful shutdown or
+    /// cancellation of the calling task (its ``MiniHTTPServer`` is a `Service`).
     public func run() async throws {
         try await self.start()
         try await self.server.run()

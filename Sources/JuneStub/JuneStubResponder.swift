@@ -59,13 +59,16 @@ final class JuneStubResponder: Sendable {
         self.state = Mutex(State(random: JuneStubRandom(seed: seed), writeKey: writeKey, slots: slots))
     }
 
+    private static var methodNotAllowed: MiniHTTPResponse { .json(#"{"error":"method not allowed"}"#, status: 405) }
+
     func handle(_ request: MiniHTTPRequest) -> MiniHTTPResponse {
+        if let type = JuneAPI.eventType(forPath: request.path) {
+            return request.method == "POST" ? self.handleEvent(request, type: type) : Self.methodNotAllowed
+        }
+        if request.path == JuneAPI.batchPath {
+            return request.method == "POST" ? self.handleBatch(request) : Self.methodNotAllowed
+        }
         switch (request.method, request.path) {
-        case ("POST", "/api/identify"): return self.handleEvent(request, type: .identify)
-        case ("POST", "/api/track"): return self.handleEvent(request, type: .track)
-        case ("POST", "/api/group"): return self.handleEvent(request, type: .group)
-        case ("POST", "/api/page"): return self.handleEvent(request, type: .page)
-        case ("POST", "/sdk/batch"): return self.handleBatch(request)
         case ("GET", "/stats"): return .json(self.stats().jsonBytes())
         case ("POST", "/stats/reset"):
             self.resetStats()
@@ -77,10 +80,9 @@ final class JuneStubResponder: Sendable {
         case ("GET", "/message-ids"): return self.handleMessageIDs(request)
         case ("POST", "/control/reject-hook"): return self.handleRejectHook(request)
         case ("GET", "/healthz"): return .text("ok")
-        case (_, "/api/identify"), (_, "/api/track"), (_, "/api/group"), (_, "/api/page"), (_, "/sdk/batch"),
-            (_, "/stats"), (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/control/write-key"),
+        case (_, "/stats"), (_, "/stats/reset"), (_, "/events"), (_, "/control/outage"), (_, "/control/write-key"),
             (_, "/control/answer"), (_, "/message-ids"), (_, "/control/reject-hook"), (_, "/healthz"):
-            return .json(#"{"error":"method not allowed"}"#, status: 405)
+            return Self.methodNotAllowed
         default:
             return .json(#"{"error":"not found"}"#, status: 404)
         }

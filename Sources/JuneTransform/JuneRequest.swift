@@ -4,7 +4,7 @@ public struct JuneRequest: Sendable, Equatable {
     public var type: JuneEventType
 
     /// The endpoint path relative to the June base URL, e.g. `/api/track`.
-    public var path: String { "/api/\(type.rawValue)" }
+    public var path: String { JuneAPI.eventPath(self.type) }
 
     /// The serialized JSON body (UTF-8), ready to POST with `Content-Type: application/json`.
     ///

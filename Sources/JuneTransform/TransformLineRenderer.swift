@@ -11,17 +11,17 @@ public struct TransformLineRenderer: Sendable {
     /// - Parameters:
     ///   - juneURL: the June base URL; trailing slashes are ignored.
     ///   - writeKey: the June write key, sent as `Basic <key>`; nil leaves the header out.
-    public init(juneURL: String = "https://api.june.so", writeKey: String?) {
+    public init(juneURL: String = JuneAPI.defaultBaseURL, writeKey: String?) {
         var base = Substring(juneURL)
         while base.hasSuffix("/") { base = base.dropLast() }
         requestPrefixes = JuneEventType.allCases.map { type in
             var out: [UInt8] = []
             out.appendStatic("{\"request\":{\"method\":\"POST\",\"url\":")
-            JSONText.appendQuoted("\(base)/api/\(type.rawValue)", to: &out)
+            JSONText.appendQuoted("\(base)\(JuneAPI.eventPath(type))", to: &out)
             out.appendStatic(",\"headers\":{")
             if let writeKey {
                 out.appendStatic("\"Authorization\":")
-                JSONText.appendQuoted("Basic \(writeKey)", to: &out)
+                JSONText.appendQuoted(JuneAPI.eventAuthorization(writeKey: writeKey), to: &out)
                 out.append(UInt8(ascii: ","))
             }
             out.appendStatic("\"Content-Type\":\"application/json\"},\"body\":")
@@ -34,7 +34,7 @@ public struct TransformLineRenderer: Sendable {
         var out: [UInt8] = []
         switch result {
         case .success(let request):
-            let prefix = requestPrefixes[JuneEventType.allCases.firstIndex(of: request.type) ?? 0]
+            let prefix = requestPrefixes[request.type.index]
             out.reserveCapacity(prefix.count + request.body.count + 2)
             out.append(contentsOf: prefix)
             out.append(contentsOf: request.body)

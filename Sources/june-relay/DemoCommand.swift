@@ -58,26 +58,18 @@ struct DemoCommand: AsyncParsableCommand {
         Console.printLine(
             "  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
 
-        let june = try JuneHTTPClient(
-            configuration: JuneClientConfiguration(baseURL: "http://127.0.0.1:\(stub.port)", writeKey: "demo-write-key"),
-            logger: logger
-        )
-        var consumerConfiguration = KafkaConsumerConfiguration(bootstrapServers: cluster.bootstrapServers, groupID: "june-relay-demo")
-        consumerConfiguration.additionalProperties = ["topic.metadata.refresh.interval.ms": "1000"]
-        let metrics = PipelineMetrics()
-        let deadLetterConfiguration = producerConfiguration
-        let pipeline = try Pipeline(
-            configuration: PipelineConfiguration(topics: [topic], deadLetterTopic: dlqTopic),
-            consumerConfiguration: consumerConfiguration,
-            deadLetters: try DeadLetterProducer { () throws(KafkaError) -> KafkaProducer in
-                try KafkaProducer(configuration: deadLetterConfiguration, logger: logger)
-            },
-            sender: june,
-            metrics: metrics,
-            logger: logger
-        )
+        // The relay itself, built exactly as `june-relay run` builds it from these flags.
+        let run = try RunCommand.parse([
+            "--brokers", cluster.bootstrapServers, "--topic", topic, "--dlq-topic", dlqTopic, "--group", "june-relay-demo",
+            "--june-url", "http://127.0.0.1:\(stub.port)", "--metrics-port", "0",
+            "--kafka-config", "topic.metadata.refresh.interval.ms=1000",
+        ])
+        let settings = try RelaySettings(command: run, environment: ["JUNE_WRITE_KEY": "demo-write-key"])
+        let relay = try await RelayServices.build(settings: settings, registry: Relay.bootstrapMetrics(), logger: logger)
+        let pipeline = relay.pipeline
+        let metrics = relay.metrics
         let started = ContinuousClock.now
-        let running = Task { try await pipeline.run() }
+        let running = Task { try await relay.run(logger: logger) }
 
         let total = samples.produced
         var lastLine = ""
@@ -105,7 +97,6 @@ struct DemoCommand: AsyncParsableCommand {
         Console.printLine("")
         pipeline.requestStop()
         try await running.value
-        try await june.shutdown()
 
         let stats = stub.stats()
         let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: logger)

@@ -64,15 +64,6 @@ struct JuneStubCommand: AsyncParsableCommand {
         let stub = JuneStub(configuration: configuration, logger: logger)
         try await stub.start()
         Console.printLine("http://127.0.0.1:\(stub.port)")
-        try await ServeUntilTerminated.run([JuneStubService(stub: stub)], logger: logger)
-    }
-}
-
-/// The stub in a service group: its HTTP server stops on graceful shutdown (``MiniHTTPServer`` is a `Service`).
-private struct JuneStubService: Service {
-    let stub: JuneStub
-
-    func run() async throws {
-        try await stub.run()
+        try await ServeUntilTerminated.run([stub], logger: logger)
     }
 }

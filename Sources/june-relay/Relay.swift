@@ -9,7 +9,7 @@ import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
-/// Wires the relay's services and runs them until SIGTERM/SIGINT (graceful: drain, commit, exit 0).
+/// `june-relay run`'s start-up: metrics, the start-up checks and the clients the services are built from.
 enum Relay {
     struct MissingTopic: Error, CustomStringConvertible {
         var topic: String
@@ -18,52 +18,27 @@ enum Relay {
         }
     }
 
-    /// Runs the relay. Every start-up check comes before the consumer joins the group (relay-spec §8,
-    /// no half-started process): first the metrics port is bound (before any Kafka client exists, so a
-    /// taken port fails at once), then the Kafka properties, the topics and the June settings. A failure
-    /// is a start-up error, exit 2. While running, a failing service shuts the whole group down
-    /// gracefully (drain, commit, leave) and the process exits non-zero.
+    /// Runs the relay until SIGTERM/SIGINT: builds its services (every start-up check, exit 2 on a
+    /// failure) and runs them.
     static func run(settings: RelaySettings, logger: Logger) async throws {
+        let services = try await RelayServices.build(settings: settings, registry: self.bootstrapMetrics(), logger: logger)
+        defer { logger.info("june-relay stopped") }
+        try await services.run(logger: logger)
+    }
+
+    /// Makes Prometheus the process's metrics backend (once per process) and returns its registry.
+    static func bootstrapMetrics() -> PrometheusCollectorRegistry {
         let registry = PrometheusCollectorRegistry()
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.valueHistogramBuckets["relay_june_batch_events"] = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000]
         MetricsSystem.bootstrap(factory)
-
-        var metricsServer: MetricsServer?
-        if let port = settings.metricsPort {
-            let server = MetricsServer(port: port, registry: registry, logger: logger)
-            do {
-                try await server.bind()
-            } catch {
-                logger.critical("Start-up check failed", metadata: ["error": "\(error)"])
-                throw ExitCode(RunCommand.startUpError)
-            }
-            metricsServer = server
-        }
-        let pipeline: Pipeline
-        let june: JuneHTTPClient
-        do {
-            (pipeline, june) = try await startUp(settings: settings, logger: logger)
-        } catch {
-            await metricsServer?.close()
-            throw error
-        }
-        metricsServer?.attach(pipeline)
-        defer { logger.info("june-relay stopped") }
-        do {
-            try await runServices(pipeline: pipeline, metricsServer: metricsServer, settings: settings, logger: logger)
-        } catch {
-            logger.critical("The relay stopped because a service failed", metadata: ["error": "\(error)"])
-            try? await june.shutdown()
-            throw error
-        }
-        try? await june.shutdown()
+        return registry
     }
 
     /// The start-up checks after the metrics port: Kafka properties (librdkafka rejects unknown keys),
     /// that every topic exists, the June settings; then the pipeline (its consumer has not joined yet).
     /// Throws `ExitCode(2)` after logging the cause.
-    private static func startUp(settings: RelaySettings, logger: Logger) async throws -> (Pipeline, JuneHTTPClient) {
+    static func startUp(settings: RelaySettings, logger: Logger) async throws -> (Pipeline, JuneHTTPClient, PipelineMetrics) {
         let deadLetters: DeadLetterProducer
         let clusterID: String?
         do {
@@ -90,60 +65,23 @@ enum Relay {
             shortenGroupSession(&consumerConfiguration, logger: logger)
         }
         consumerConfiguration.statisticsHandler = { kafkaStatistics.record($0) }
+        let metrics = PipelineMetrics()
         do {
             let pipeline = try Pipeline(
                 configuration: settings.pipeline,
                 consumerConfiguration: consumerConfiguration,
                 deadLetters: deadLetters,
                 sender: june,
-                metrics: PipelineMetrics(),
+                metrics: metrics,
                 beforeProbe: settings.writeKeyFile.map { file in { @Sendable in reloadWriteKey(from: file, into: june, logger: logger) } },
                 logger: logger
             )
-            return (pipeline, june)
+            return (pipeline, june, metrics)
         } catch {
             logger.critical("Invalid Kafka configuration", metadata: ["error": "\(error)"])
             try? await june.shutdown()
             throw ExitCode(RunCommand.startUpError)
         }
-    }
-
-    /// Runs the metrics server and the pipeline in one service group until SIGTERM/SIGINT or until one
-    /// of them ends. Either ending, with or without an error, shuts the group down gracefully: the
-    /// pipeline drains, commits and leaves the group (it is never cancelled mid-way), and the error, if
-    /// any, is thrown.
-    private static func runServices(
-        pipeline: Pipeline,
-        metricsServer: MetricsServer?,
-        settings: RelaySettings,
-        logger: Logger
-    ) async throws {
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
-        if let metricsServer {
-            services.append(
-                .init(
-                    service: metricsServer, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup
-                ))
-        }
-        services.append(
-            .init(service: pipeline, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup))
-        let group = ServiceGroup(
-            configuration: ServiceGroupConfiguration(
-                services: services,
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
-        )
-        logger.info(
-            "june-relay starting",
-            metadata: [
-                "kafka.topics": "\(settings.pipeline.topics.joined(separator: ","))",
-                "kafka.group.id": "\(settings.consumer.groupID)",
-                "june.url": "\(settings.june.baseURL)",
-                "dlq.topic": "\(settings.pipeline.deadLetterTopic)",
-            ]
-        )
-        try await group.run()
     }
 
     /// Checks that every topic exists; returns the cluster id the brokers reported (from the same metadata).

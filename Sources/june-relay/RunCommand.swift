@@ -29,7 +29,7 @@ struct RunCommand: AsyncParsableCommand {
     var dlqTopic: String?
 
     @Option(help: "June API base URL (https; http only to a loopback host unless --allow-insecure-http).")
-    var juneURL = "https://api.june.so"
+    var juneURL = JuneAPI.defaultBaseURL
 
     @Flag(help: "Allow a plain http:// June URL to a non-loopback host (the write key travels in clear text).")
     var allowInsecureHTTP = false
@@ -38,16 +38,16 @@ struct RunCommand: AsyncParsableCommand {
     var juneCAFile: String?
 
     @Option(help: "Maximum June requests (single events or batches) in flight per process: the ceiling of the adaptive limit.")
-    var maxInFlight = 256
+    var maxInFlight = Self.defaults.maxInFlight
 
     @Option(
         help:
             "adaptive: learn June's capacity from its answers (start at 8, grow while answers are quick, cut on 429/5xx/timeouts); fixed: always --max-in-flight."
     )
-    var concurrency = ConcurrencyMode.adaptive
+    var concurrency = Self.defaults.concurrency
 
     @Option(help: "Seconds to wait for in-flight requests on revoke and shutdown (at least --request-timeout).")
-    var drainTimeout = 10.0
+    var drainTimeout = Self.defaults.drainTimeout.inSeconds
 
     @Option(help: "librdkafka property KEY=VALUE (repeatable): TLS, SASL, tuning.")
     var kafkaConfig: [String] = []
@@ -59,42 +59,45 @@ struct RunCommand: AsyncParsableCommand {
     var writeKeyFile: String?
 
     @Option(help: "Seconds of retrying per event before it is dead-lettered (0 = forever).")
-    var retryBudget = 900.0
+    var retryBudget = Self.defaults.retryPolicy.budget?.inSeconds ?? 0
 
     @Option(help: "June request timeout in seconds, covering the whole exchange.")
-    var requestTimeout = 10.0
+    var requestTimeout = Self.defaults.requestTimeout.inSeconds
 
     @Option(help: "Largest accepted event in bytes; larger ones are dead-lettered.")
-    var maxEventBytes = JuneTransformer.defaultMaxEventBytes
+    var maxEventBytes = Self.defaults.maxEventBytes
 
     @Option(help: "Unfinished records per partition before the partition is paused; at 4x that in total the relay stops polling.")
-    var maxBuffered = 5_000
+    var maxBuffered = Self.defaults.maxBufferedPerPartition
 
     @Option(help: "Bytes held for unfinished records (values and request bodies) per process before the relay stops polling.")
-    var maxBufferedBytes = PipelineConfiguration.defaultMaxBufferedBytes
+    var maxBufferedBytes = Self.defaults.maxBufferedBytes
 
     @Option(help: "Done offsets per partition waiting behind an unfinished one before the partition is paused.")
-    var maxUncommitted = 1_000_000
+    var maxUncommitted = Int(Self.defaults.maxUncommitted)
 
     @Option(help: "Seconds between offset commits.")
-    var commitInterval = 1.0
+    var commitInterval = Self.defaults.commitInterval.inSeconds
 
     @Option(help: "Most bytes of done-offset metadata per commit (the broker's offset.metadata.max.bytes; 0 = none).")
-    var commitMetadataMaxBytes = 4096
+    var commitMetadataMaxBytes = Self.defaults.commitMetadataLimit
 
     @Option(help: "Delivery: single (RudderStack's per-event endpoints) or batch (June's /sdk/batch).")
-    var delivery = PipelineConfiguration.Delivery.single
+    var delivery = Self.defaults.delivery
 
     @Option(help: "Batch mode: most events per request.")
-    var batchMaxEvents = 100
+    var batchMaxEvents = Self.defaults.batchMaxEvents
 
     @Option(help: "Batch mode: most body bytes per request.")
-    var batchMaxBytes = 475_000
+    var batchMaxBytes = Self.defaults.batchMaxBytes
 
     @Option(help: "Batch mode: seconds a batch waits for more events after its first one was ready.")
-    var batchLinger = 0.05
+    var batchLinger = Self.defaults.batchLinger.inSeconds
 
     @OptionGroup var logging: LoggingOptions
+
+    /// Every flag's default comes from the configuration type it sets, so the two cannot disagree.
+    static let defaults = PipelineConfiguration(topics: [])
 
     /// The exit code of every start-up error of `run`, bad flags included (relay-spec §8).
     static let startUpError: Int32 = 2
@@ -125,7 +128,7 @@ struct RunCommand: AsyncParsableCommand {
 
     /// The smallest `--batch-max-bytes`: an item up to the batch item limit (32 KB) must fit an empty
     /// batch, or a lane whose head is such an item never gets a batch (relay-spec §10).
-    static let minimumBatchMaxBytes = PipelineConfiguration(topics: []).batchItemLimit + JuneBatchBody.envelopeSize
+    static let minimumBatchMaxBytes = Self.defaults.batchItemLimit + JuneBatchBody.envelopeSize
 
     static func check(_ flag: String, _ value: Int, in range: ClosedRange<Int>) throws {
         guard range.contains(value) else {

@@ -13,7 +13,7 @@ struct TransformCommand: ParsableCommand {
     var writeKey: String?
 
     @Option(help: "June API base URL used in the output URLs.")
-    var juneURL = "https://api.june.so"
+    var juneURL = JuneAPI.defaultBaseURL
 
     @Option(help: "Largest accepted event in bytes.")
     var maxEventBytes = JuneTransformer.defaultMaxEventBytes
