@@ -44,6 +44,23 @@ extension JuneStubResponder {
         return nil
     }
 
+    /// The answer to a real request (not a probe) past the capacity gate: an early decision (the write
+    /// key, a forced answer), else 400 for a content type that is not JSON, else June's decision for the
+    /// parsed content (`markers`: whether it carries a reject marker, a failing user), else `unparsed`.
+    func decideReal(
+        key: String?,
+        jsonContent: Bool,
+        markers: (rejectMarker: Bool, failingUser: Bool)?,
+        unparsed: Decision,
+        state: inout State,
+        now: ContinuousClock.Instant
+    ) -> Decision {
+        if let early = Self.earlyDecision(key: key, state: &state, now: now) { return early }
+        guard jsonContent else { return Decision(status: 400, body: Body.badContentType) }
+        guard let markers else { return unparsed }
+        return self.decide(rejectMarker: state.rejectHook && markers.rejectMarker, failingUser: markers.failingUser, state: &state, now: now)
+    }
+
     func decide(
         rejectMarker: Bool,
         failingUser: Bool,

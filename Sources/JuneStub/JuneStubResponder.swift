@@ -111,21 +111,9 @@ final class JuneStubResponder: Sendable {
             if let fields {
                 state.ledger.enter(users: CollectionOfOne(fields.user), now: now, until: now + delay)
             }
-            let decision: Decision
-            if let early = Self.earlyDecision(key: key, state: &state, now: now) {
-                decision = early
-            } else if !jsonContent {
-                decision = Decision(status: 400, body: Body.badContentType)
-            } else if let fields {
-                decision = self.decide(
-                    rejectMarker: state.rejectHook && fields.isRejectMarker,
-                    failingUser: fields.isFailingUser,
-                    state: &state,
-                    now: now
-                )
-            } else {
-                decision = Decision(status: 400, body: Body.notAnObject)
-            }
+            let decision = self.decideReal(
+                key: key, jsonContent: jsonContent, markers: fields.map { ($0.isRejectMarker, $0.isFailingUser) },
+                unparsed: Decision(status: 400, body: Body.notAnObject), state: &state, now: now)
             state.ledger.recordResponse(status: decision.status)
             if let fields, decision.delivers {
                 state.ledger.recordAccepted(user: fields.user, seq: fields.seq, messageID: fields.messageID)
@@ -160,23 +148,16 @@ final class JuneStubResponder: Sendable {
                 state.ledger.enter(users: batch.items.lazy.map(\.user), now: now, until: now + delay)
                 for item in batch.items { state.ledger.recordReceived(user: item.user, messageID: item.messageID) }
             }
-            let decision: Decision
-            if let early = Self.earlyDecision(key: key, state: &state, now: now) {
-                decision = early
-            } else if !jsonContent {
-                decision = Decision(status: 400, body: Body.badContentType)
-            } else if let batch {
-                decision = self.decide(
-                    rejectMarker: state.rejectHook && batch.items.contains { $0.isRejectMarker },
-                    failingUser: batch.items.contains { $0.isFailingUser },
-                    state: &state,
-                    now: now
-                )
-            } else if case .failure(let refusal) = parsed {
-                decision = Decision(status: 400, body: refusal.body)
+            let unparsed: Decision
+            if case .failure(let refusal) = parsed {
+                unparsed = Decision(status: 400, body: refusal.body)
             } else {
-                decision = Decision(status: 400, body: Body.notAnObject)
+                unparsed = Decision(status: 400, body: Body.notAnObject)
             }
+            let decision = self.decideReal(
+                key: key, jsonContent: jsonContent,
+                markers: batch.map { batch in (batch.items.contains { $0.isRejectMarker }, batch.items.contains { $0.isFailingUser }) },
+                unparsed: unparsed, state: &state, now: now)
             state.ledger.recordResponse(status: decision.status)
             if !decision.forced {
                 state.ledger.recordBatch(status: decision.status, items: batch?.items.count ?? 0)

@@ -12,12 +12,8 @@ public final class PipelineMetrics: Sendable {
     }
 
     private struct PartitionMetrics: Sendable {
-        let consumed: Counter
-        let committed: Gauge
-        let lag: Gauge
-        let uncommitted: Gauge
-        let oldestPending: Gauge
-        let skipped: Counter
+        let consumed, skipped: Counter
+        let committed, lag, uncommitted, oldestPending: Gauge
     }
 
     private let partitions = Mutex<[KafkaTopicPartition: PartitionMetrics]>([:])
@@ -173,11 +169,11 @@ public final class PipelineMetrics: Sendable {
             let (topic, number) = (partition.topic, String(partition.partition))
             let created = PartitionMetrics(
                 consumed: RelayMetricCatalog.recordsConsumed.counter(topic, number),
+                skipped: RelayMetricCatalog.recordsSkipped.counter(topic, number),
                 committed: RelayMetricCatalog.committedOffset.gauge(topic, number),
                 lag: RelayMetricCatalog.consumerLag.gauge(topic, number),
                 uncommitted: RelayMetricCatalog.uncommittedOffsets.gauge(topic, number),
-                oldestPending: RelayMetricCatalog.oldestPending.gauge(topic, number),
-                skipped: RelayMetricCatalog.recordsSkipped.counter(topic, number)
+                oldestPending: RelayMetricCatalog.oldestPending.gauge(topic, number)
             )
             cache[partition] = created
             return created
