@@ -32,50 +32,65 @@ struct DemoCommand: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    static let topic = "demo-events"
+    static let dlqTopic = "demo-events.dlq"
+
     func run() async throws {
         var quiet = logging
         if quiet.logLevel == .info { quiet.logLevel = .warning }
         let logger = quiet.bootstrap(label: "june-relay.demo")
-        let topic = "demo-events"
-        let dlqTopic = "demo-events.dlq"
 
         Console.printLine("june-relay demo: \(events) events from \(users) users, June stub latency \(latencyMs) ms, \(Int(failRate * 100))% 503s")
-        let cluster = try DevBroker.start(brokers: 3, topics: [topic, dlqTopic], partitions: 8, logger: logger)
-        Console.printLine("  embedded Kafka (librdkafka mock cluster): \(cluster.bootstrapServers), topic \(topic) with 8 partitions")
+        let cluster = try DevBroker.start(brokers: 3, topics: [Self.topic, Self.dlqTopic], partitions: 8, logger: logger)
+        Console.printLine("  embedded Kafka (librdkafka mock cluster): \(cluster.bootstrapServers), topic \(Self.topic) with 8 partitions")
         let stub = JuneStub(
             configuration: JuneStubConfiguration(port: 0, latency: .milliseconds(latencyMs), failRate: failRate),
             logger: logger
         )
         try await stub.start()
         Console.printLine("  June stub: http://127.0.0.1:\(stub.port)")
-
-        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: cluster.bootstrapServers)
-        producerConfiguration.linger = .milliseconds(1)
-        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
-        var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
-        let produceStart = ContinuousClock.now
-        try await DevProduceCommand.produce(count: events, samples: &samples, topic: topic, producer: producer)
-        Console.printLine(
-            "  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
+        let samples = try await self.produceSamples(to: cluster.bootstrapServers, logger: logger)
 
         // The relay itself, built exactly as `june-relay run` builds it from these flags.
         let run = try RunCommand.parse([
-            "--brokers", cluster.bootstrapServers, "--topic", topic, "--dlq-topic", dlqTopic, "--group", "june-relay-demo",
+            "--brokers", cluster.bootstrapServers, "--topic", Self.topic, "--dlq-topic", Self.dlqTopic, "--group", "june-relay-demo",
             "--june-url", "http://127.0.0.1:\(stub.port)", "--metrics-port", "0",
             "--kafka-config", "topic.metadata.refresh.interval.ms=1000",
         ])
         let settings = try RelaySettings(command: run, environment: ["JUNE_WRITE_KEY": "demo-write-key"])
         let relay = try await RelayServices.build(settings: settings, registry: Relay.bootstrapMetrics(), logger: logger)
-        let pipeline = relay.pipeline
-        let metrics = relay.metrics
         let started = ContinuousClock.now
         let running = Task { try await relay.run(logger: logger) }
+        try await Self.showProgress(of: relay, total: samples.produced, since: started)
+        let elapsed = ContinuousClock.now - started
+        relay.pipeline.requestStop()
+        try await running.value
 
-        let total = samples.produced
+        let stats = stub.stats()
+        let dlqRecords = try await Self.records(in: Self.dlqTopic, brokers: cluster.bootstrapServers, logger: logger)
+        try await stub.shutdown()
+        try Self.summarize(samples: samples, stats: stats, dlqRecords: dlqRecords, elapsed: elapsed)
+    }
+
+    private func produceSamples(to brokers: String, logger: Logger) async throws -> SampleEvents {
+        var producerConfiguration = KafkaProducerConfiguration(bootstrapServers: brokers)
+        producerConfiguration.linger = .milliseconds(1)
+        let producer = try KafkaProducer(configuration: producerConfiguration, logger: logger)
+        var samples = SampleEvents(users: users, invalidEvery: invalidEvery)
+        let produceStart = ContinuousClock.now
+        try await DevProduceCommand.produce(count: events, samples: &samples, topic: Self.topic, producer: producer)
+        Console.printLine(
+            "  produced \(samples.produced) events (\(samples.invalid) invalid) in \(Self.seconds(ContinuousClock.now - produceStart)) s")
+        return samples
+    }
+
+    /// A progress line, redrawn every 250 ms until every event is delivered or dead-lettered (at most 10 minutes).
+    private static func showProgress(of relay: RelayServices, total: Int, since started: ContinuousClock.Instant) async throws {
+        let metrics = relay.metrics
         var lastLine = ""
         while metrics.deliveredCount + metrics.deadLetteredCount < total {
             try await Task.sleep(for: .milliseconds(250))
-            let snapshot = pipeline.snapshot
+            let snapshot = relay.pipeline.snapshot
             let done = metrics.deliveredCount + metrics.deadLetteredCount
             let elapsed = ContinuousClock.now - started
             let rate = Double(done) / max(0.001, elapsed / .seconds(1))
@@ -93,20 +108,22 @@ struct DemoCommand: AsyncParsableCommand {
                 break
             }
         }
-        let elapsed = ContinuousClock.now - started
         Console.printLine("")
-        pipeline.requestStop()
-        try await running.value
+    }
 
-        let stats = stub.stats()
-        let admin = try KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: logger)
-        var dlqRecords: Int64 = 0
-        for partition in try await admin.partitions(topic: dlqTopic, timeout: .seconds(5)) {
-            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: dlqTopic, partition: partition), timeout: .seconds(5))
-            dlqRecords += high - low
+    /// Records stored in `topic` (high minus low watermark over its partitions).
+    private static func records(in topic: String, brokers: String, logger: Logger) async throws -> Int64 {
+        let admin = try KafkaAdmin(bootstrapServers: brokers, logger: logger)
+        var records: Int64 = 0
+        for partition in try await admin.partitions(topic: topic, timeout: .seconds(5)) {
+            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: topic, partition: partition), timeout: .seconds(5))
+            records += high - low
         }
-        try await stub.shutdown()
+        return records
+    }
 
+    private static func summarize(samples: SampleEvents, stats: JuneStubStats, dlqRecords: Int64, elapsed: Duration) throws {
+        let total = samples.produced
         let valid = total - samples.invalid
         let ordered = stats.orderViolations == 0
         let complete = stats.uniqueAccepted == valid && Int(dlqRecords) == samples.invalid
@@ -116,7 +133,7 @@ struct DemoCommand: AsyncParsableCommand {
             Summary
               events produced     \(total) (\(samples.invalid) invalid)
               delivered to June   \(stats.uniqueAccepted) of \(valid) valid (duplicates \(stats.duplicates), 503s retried \(stats.status["503"] ?? 0))
-              dead-lettered       \(dlqRecords) records in \(dlqTopic) (expected \(samples.invalid))
+              dead-lettered       \(dlqRecords) records in \(Self.dlqTopic) (expected \(samples.invalid))
               per-user order      \(ordered ? "kept" : "VIOLATED \(stats.orderViolations) times") across \(stats.users) users
               throughput          \(Int(Double(total) / max(0.001, elapsed / .seconds(1)))) events/s (\(Self.seconds(elapsed)) s, debug builds are slower)
               result              \(complete && ordered ? "OK" : "PROBLEM")
