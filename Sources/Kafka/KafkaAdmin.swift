@@ -80,6 +80,17 @@ public final class KafkaAdmin: Sendable {
         return (pair[0], pair[1])
     }
 
+    /// Records stored in `topic`: the sum of high minus low watermark over its partitions (each call
+    /// gets `timeout`).
+    public func storedRecords(in topic: String, timeout: Duration) async throws(KafkaError) -> Int64 {
+        var total: Int64 = 0
+        for partition in try await self.partitions(topic: topic, timeout: timeout) {
+            let (low, high) = try await self.watermarks(KafkaTopicPartition(topic: topic, partition: partition), timeout: timeout)
+            total += high - low
+        }
+        return total
+    }
+
     /// The committed offsets (next offset to read) of `group` for the partitions; partitions without a
     /// committed offset are left out. Reads as a non-member (OffsetFetch); does not join the group.
     public func committedOffsets(

@@ -67,7 +67,8 @@ struct DemoCommand: AsyncParsableCommand {
         try await running.value
 
         let stats = stub.stats()
-        let dlqRecords = try await Self.records(in: Self.dlqTopic, brokers: cluster.bootstrapServers, logger: logger)
+        let dlqRecords = try await KafkaAdmin(bootstrapServers: cluster.bootstrapServers, logger: logger)
+            .storedRecords(in: Self.dlqTopic, timeout: .seconds(5))
         try await stub.shutdown()
         try Self.summarize(samples: samples, stats: stats, dlqRecords: dlqRecords, elapsed: elapsed)
     }
@@ -109,17 +110,6 @@ struct DemoCommand: AsyncParsableCommand {
             }
         }
         Console.printLine("")
-    }
-
-    /// Records stored in `topic` (high minus low watermark over its partitions).
-    private static func records(in topic: String, brokers: String, logger: Logger) async throws -> Int64 {
-        let admin = try KafkaAdmin(bootstrapServers: brokers, logger: logger)
-        var records: Int64 = 0
-        for partition in try await admin.partitions(topic: topic, timeout: .seconds(5)) {
-            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: topic, partition: partition), timeout: .seconds(5))
-            records += high - low
-        }
-        return records
     }
 
     private static func summarize(samples: SampleEvents, stats: JuneStubStats, dlqRecords: Int64, elapsed: Duration) throws {

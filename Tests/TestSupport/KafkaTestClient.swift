@@ -162,13 +162,7 @@ package struct KafkaTestClient: Sendable {
 
     /// Records in the topic (sum of high − low over its partitions).
     package func recordCount(of topic: String) async throws -> Int64 {
-        let admin = try KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger)
-        var total: Int64 = 0
-        for partition in try await admin.partitions(topic: topic, timeout: .seconds(10)) {
-            let (low, high) = try await admin.watermarks(KafkaTopicPartition(topic: topic, partition: partition), timeout: .seconds(10))
-            total += high - low
-        }
-        return total
+        try await KafkaAdmin(bootstrapServers: bootstrapServers, logger: logger).storedRecords(in: topic, timeout: .seconds(10))
     }
 
     /// The group's committed offsets for the topic's partitions (partitions without one are absent).
