@@ -76,7 +76,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Kafka", logging], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 
         .testTarget(name: "KafkaTests", dependencies: ["Kafka", "TestSupport", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "JuneTransformTests", dependencies: ["JuneTransform"], swiftSettings: swiftSettings),
+        .testTarget(name: "JuneTransformTests", dependencies: ["JuneTransform", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "JuneClientTests",
             dependencies: ["JuneClient", "JuneStub", "MiniHTTPServer", "JuneTransform", "TestSupport", asyncHTTPClient, nioCore, nioPosix, nioSSL, logging],

@@ -12,11 +12,6 @@ public struct JuneClientError: Error, Sendable, Equatable, CustomStringConvertib
     /// A human-readable reason, safe to log (never contains the write key).
     public let reason: String
 
-    private init(code: Code, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
     /// The June base URL is not an absolute `http`/`https` URL with a host.
     public static func invalidBaseURL(_ url: String, _ why: String) -> JuneClientError {
         JuneClientError(code: .invalidBaseURL, reason: "invalid June URL \"\(url)\": \(why)")

@@ -188,25 +188,25 @@ struct JuneStubLedger: Sendable {
         for (code, count) in self.status {
             status[String(code)] = count
         }
-        return JuneStubStats(
-            requests: self.requests,
-            accepted: self.accepted,
-            uniqueAccepted: self.accepted - self.duplicates,
-            duplicates: self.duplicates,
-            orderViolations: self.orderViolations,
-            users: self.users.count,
-            byType: byType,
-            status: status,
-            authorizationSeen: self.authorizationSeen,
-            batches: self.batches,
-            batchItems: self.batchItems,
-            batchesRejected: self.batchesRejected,
-            duplicateMessageIds: self.duplicateMessageIDs,
-            concurrentUserViolations: self.concurrentUserViolations,
-            probes: self.probes,
-            capacityRejections: self.capacityRejections,
-            forcedAnswers: self.forcedAnswers
-        )
+        var stats = JuneStubStats()
+        stats.requests = self.requests
+        stats.accepted = self.accepted
+        stats.uniqueAccepted = self.accepted - self.duplicates
+        stats.duplicates = self.duplicates
+        stats.orderViolations = self.orderViolations
+        stats.users = self.users.count
+        stats.byType = byType
+        stats.status = status
+        stats.authorizationSeen = self.authorizationSeen
+        stats.batches = self.batches
+        stats.batchItems = self.batchItems
+        stats.batchesRejected = self.batchesRejected
+        stats.duplicateMessageIds = self.duplicateMessageIDs
+        stats.concurrentUserViolations = self.concurrentUserViolations
+        stats.probes = self.probes
+        stats.capacityRejections = self.capacityRejections
+        stats.forcedAnswers = self.forcedAnswers
+        return stats
     }
 
     /// Clears counters and order state; keeps the outage window and the users of requests still being

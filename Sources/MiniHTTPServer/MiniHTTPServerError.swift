@@ -9,11 +9,6 @@ public struct MiniHTTPServerError: Error, Sendable, CustomStringConvertible {
     /// A human-readable reason.
     public let reason: String
 
-    private init(code: Code, reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
     /// Binding the listening socket failed (address in use, bad host, …).
     public static func bindFailed(host: String, port: Int, underlying: any Error) -> MiniHTTPServerError {
         MiniHTTPServerError(code: .bindFailed, reason: "could not bind \(host):\(port): \(underlying)")

@@ -58,7 +58,7 @@ struct DemoCommand: AsyncParsableCommand {
             "--kafka-config", "topic.metadata.refresh.interval.ms=1000",
         ])
         let settings = try RelaySettings(command: run, environment: ["JUNE_WRITE_KEY": "demo-write-key"])
-        let relay = try await RelayServices.build(settings: settings, registry: Relay.bootstrapMetrics(), logger: logger)
+        let relay = try await RelayServices.build(settings: settings, registry: RelayServices.bootstrapMetrics(), logger: logger)
         let started = ContinuousClock.now
         let running = Task { try await relay.run(logger: logger) }
         try await Self.showProgress(of: relay, total: samples.produced, since: started)

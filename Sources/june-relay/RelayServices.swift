@@ -34,7 +34,7 @@ struct RelayServices: Sendable {
             metricsServer = server
         }
         do {
-            let (pipeline, june, metrics) = try await Relay.startUp(settings: settings, logger: logger)
+            let (pipeline, june, metrics) = try await Self.startUp(settings: settings, logger: logger)
             metricsServer?.attach(pipeline)
             return RelayServices(settings: settings, pipeline: pipeline, june: june, metrics: metrics, metricsServer: metricsServer)
         } catch {

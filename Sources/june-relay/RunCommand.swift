@@ -151,7 +151,7 @@ struct RunCommand: AsyncParsableCommand {
             logger.critical("Invalid configuration", metadata: ["error": "\(error)"])
             throw ExitCode(Self.startUpError)
         }
-        try await Relay.run(settings: settings, logger: logger)
+        try await RelayServices.run(settings: settings, logger: logger)
     }
 }
 

@@ -24,24 +24,18 @@ struct BatchFencingTests {
     func aSplitBatchNeverOutlivesItsOwnership() async throws {
         try await Harness.run("batch-fenced") { h in
             let started = Date()
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "2500"])
-            var events = BatchEvents(topic: topic)
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "2500"])
+            var events = BatchEvents(topic: s.topic)
             for index in 0..<1_000 {
                 let user = "user-\(index % 100)"
                 if index % 50 == 17 { events.rejected(user: user) } else { events.valid(user: user) }
             }
-            try await kafka.produce(events.records)
-            let relayA = try h.startRelay(
-                name: "relay-a", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-fence",
-                extraArguments: Self.flags
-            )
-            _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: 100, timeout: .seconds(60))
-            let relayB = try h.startRelay(
-                name: "relay-b", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-fence",
-                extraArguments: Self.flags
-            )
-            _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: events.deliverable, timeout: .seconds(150))
-            try await RelayChecks.waitForRecords(h, kafka: kafka, topic: dlq, count: events.invalid.count, timeout: .seconds(30))
+            try await s.produce(events)
+            let relayA = try s.startRelay("relay-a", writeKey: "k-fence", Self.flags)
+            try await s.waitForAccepted(100, timeout: .seconds(60))
+            let relayB = try s.startRelay("relay-b", writeKey: "k-fence", Self.flags)
+            try await s.waitForAccepted(events.deliverable, timeout: .seconds(150))
+            try await s.waitForDeadLetters(events.invalid.count, timeout: .seconds(30))
             try await Task.sleep(for: .seconds(3))
             try await RelayChecks.stopGracefully(h, relayB)
             // B's leave rebalances the group; A's final commit must not meet that rebalance (with no
@@ -49,16 +43,13 @@ struct BatchFencingTests {
             try await Task.sleep(for: .seconds(8))
             try await RelayChecks.stopGracefully(h, relayA)
 
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: s.stub, deliverable: events.deliverable)
             print("batch-fenced: \(stats)")
             h.check(stats.concurrentUserViolations == 0, "a user was in two requests at once: \(stats)")
             h.check((stats.batchesRejected ?? 0) > 0, "no batch was rejected: the split was not exercised: \(stats)")
             // Present exactly once each: an old owner never dead-letters a record that is no longer its own.
-            try await DeadLetterChecks.verify(
-                h, kafka: kafka, dlqTopic: dlq, sourceTopic: topic, expected: events.invalid,
-                originalTimestamp: events.timestamp, testStarted: started
-            )
-            try await RelayChecks.checkNoLag(h, kafka: kafka, group: group, topic: topic)
+            try await s.verifyDeadLetters(events.invalid, of: events, testStarted: started)
+            try await s.checkNoLag()
         }
     }
 }

@@ -13,15 +13,10 @@ struct ConcurrencyTests {
     @Test(.timeLimit(.minutes(3)))
     func aJuneSmallerThanTheCeilingIsFoundAndRespected() async throws {
         try await Harness.run("concurrency-capacity") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "20", "--capacity-429", "32"])
-            var events = TestEvents(topic: topic)
-            for index in 0..<16_000 { events.valid(user: "user-\(index % 400)") }
-            try await kafka.produce(events.records)
-            let port = try Harness.freePort()
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-capacity", metricsPort: port
-            )
-            let metrics = MetricsClient(port: port)
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "20", "--capacity-429", "32"])
+            let stub = s.stub
+            let events = try await s.produceValid(16_000, users: 400)
+            let (relay, metrics) = try s.startRelayWithMetrics(writeKey: "k-capacity")
             // The first seconds find the capacity; from then on the share of 429s is measured.
             let warm = try await eventually(timeout: .seconds(60)) { try await stub.stats().accepted >= 3_000 }
             let warmStats = try await stub.stats()
@@ -43,10 +38,7 @@ struct ConcurrencyTests {
             h.check(after.capacityRejections != nil, "the stub does not report capacity rejections: \(after)")
             h.check(share <= 0.05, "\(rejections) of \(requests) requests (\(share * 100)%) answered 429 after the warm-up")
             h.check(!limits.isEmpty && limits.allSatisfy { $0 < 256 }, "the limit did not settle below the ceiling: \(limits)")
-            _ = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            let dead = try await kafka.recordCount(of: dlq)
-            h.check(dead == 0, "\(dead) events dead-lettered")
-            try await RelayChecks.stopGracefully(h, relay)
+            try await s.finishWithoutDeadLetters(stopping: relay, deliverable: events.deliverable)
         }
     }
 
@@ -55,16 +47,11 @@ struct ConcurrencyTests {
     @Test(.timeLimit(.minutes(2)))
     func aWrongKeyDrawsOnlyASmallFirstWave() async throws {
         try await Harness.run("concurrency-wrong-key") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "5"])
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "5"])
+            let stub = s.stub
             _ = try await HTTP.post(stub.baseURL + "/control/write-key?key=the-right-key")
-            var events = TestEvents(topic: topic)
-            for index in 0..<2_000 { events.valid(user: "user-\(index % 500)") }
-            try await kafka.produce(events.records)
-            let port = try Harness.freePort()
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "a-wrong-key", metricsPort: port
-            )
-            let metrics = MetricsClient(port: port)
+            let events = try await s.produceValid(2_000, users: 500)
+            let (relay, metrics) = try s.startRelayWithMetrics(writeKey: "a-wrong-key")
             let refused = try await eventually(timeout: .seconds(30)) { (try? await metrics.status().mode) == "refused" }
             try h.require(refused, "the relay never paused for the refused key")
             try await Task.sleep(for: .seconds(3))
@@ -74,11 +61,8 @@ struct ConcurrencyTests {
             h.check(refusedRequests >= 1 && refusedRequests <= 20, "\(refusedRequests) requests carried the refused key (at most 20)")
             h.check((stats.probes ?? 0) >= 1, "the relay did not probe: \(stats)")
             _ = try await HTTP.post(stub.baseURL + "/control/write-key?key=a-wrong-key")
-            let delivered = try await eventually(timeout: .seconds(60)) { try await stub.stats().uniqueAccepted >= events.deliverable }
-            let resumedStats = try await stub.stats()
-            h.check(delivered, "not resumed after the key was accepted: \(resumedStats)")
-            let dead = try await kafka.recordCount(of: dlq)
-            h.check(dead == 0, "\(dead) events dead-lettered for a refused key")
+            try await s.checkEventuallyAccepted(events.deliverable, timeout: .seconds(60), "not resumed after the key was accepted")
+            try await s.checkNothingDeadLettered(" for a refused key")
             try await RelayChecks.stopGracefully(h, relay)
         }
     }
@@ -89,22 +73,16 @@ struct ConcurrencyTests {
     @Test(.timeLimit(.minutes(3)))
     func afterAnOutageTheLimitStartsSmallAndWidens() async throws {
         try await Harness.run("concurrency-outage") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "20"])
-            var events = TestEvents(topic: topic)
-            for index in 0..<30_000 { events.valid(user: "user-\(index % 600)") }
-            try await kafka.produce(events.records)
-            let port = try Harness.freePort()
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-outage-limit", metricsPort: port
-            )
-            let metrics = MetricsClient(port: port)
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "20"])
+            let events = try await s.produceValid(30_000, users: 600)
+            let (relay, metrics) = try s.startRelayWithMetrics(writeKey: "k-outage-limit")
             var before: [Int] = []
             let going = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
                 if let limit = try? await metrics.status().concurrencyLimit { before.append(limit) }
-                return try await stub.stats().accepted >= 2_000
+                return try await s.stub.stats().accepted >= 2_000
             }
             try h.require(going, "the relay did not get going")
-            try await stub.startOutage(seconds: 20)
+            try await s.stub.startOutage(seconds: 20)
             let down = try await eventually(timeout: .seconds(30)) { (try? await metrics.status().mode) == "outage" }
             try h.require(down, "no outage detected")
             let during = try await metrics.status().concurrencyLimit
@@ -122,13 +100,8 @@ struct ConcurrencyTests {
             h.check((after.first ?? 999) <= 16, "June just back got a wide limit at once: \(after.prefix(5))")
             h.check(widened, "the limit did not widen after the outage: \(after.prefix(30))")
             h.check(gauge != nil, "relay_june_concurrency_limit is not exported")
-            let delivered = try await eventually(timeout: .seconds(90)) { try await stub.stats().uniqueAccepted >= events.deliverable }
-            let finalStats = try await stub.stats()
-            h.check(delivered, "not everything delivered: \(finalStats)")
-            _ = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
-            let dead = try await kafka.recordCount(of: dlq)
-            h.check(dead == 0, "\(dead) events dead-lettered")
-            try await RelayChecks.stopGracefully(h, relay)
+            try await s.checkEventuallyAccepted(events.deliverable, timeout: .seconds(90), "not everything delivered")
+            try await s.finishWithoutDeadLetters(stopping: relay, deliverable: events.deliverable)
         }
     }
 }

@@ -4,7 +4,10 @@ import Testing
 
 /// The dev broker (mock cluster) serves clients in OTHER processes: kcat produces 100 records and a
 /// kcat consumer group reads the same 100 back. Skipped when kcat is not installed.
+/// (`EndToEndTests.devBrokerServesKcatProducerAndGroupConsumer`, below, does the same with the
+/// `dev-broker` process and keyed records, and fails when kcat is missing.)
 @Suite struct DevBrokerKcatTests {
+    /// The kcat executable, when installed.
     static let kcat = ["/usr/bin/kcat", "/usr/local/bin/kcat"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
     @Test(.enabled(if: kcat != nil), .timeLimit(.minutes(2)))
@@ -48,5 +51,52 @@ import Testing
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+}
+
+extension EndToEndTests {
+    // MARK: 9. dev-broker with kcat
+
+    @Test(.timeLimit(.minutes(2)))
+    func devBrokerServesKcatProducerAndGroupConsumer() async throws {
+        try await Harness.run("kcat") { h in
+            let kcat = URL(fileURLWithPath: try #require(DevBrokerKcatTests.kcat, "kcat is not installed (apt-get install kcat)"))
+            let topic = uniqueName("t1")
+            let group = uniqueName("kcat-group")
+            let brokers = try await h.startBroker(topics: [topic], partitions: 4)
+            let kafka = KafkaTestClient(bootstrapServers: brokers)
+
+            let lines = (0..<100).map { "key-\($0 % 10):value-\($0)" }
+            let input = try h.writeFile("kcat-input.txt", lines.joined(separator: "\n") + "\n")
+            let producer = try h.launch("kcat-produce", ["-b", brokers, "-P", "-t", topic, "-K", ":", "-l", input.path], executable: kcat)
+            let produced = try await producer.waitForExit(timeout: .seconds(30))
+            try h.require(produced == 0, "kcat -P exit \(produced.map(String.init) ?? "running"): \(producer.stderrText)")
+            let end = try await kafka.endOffsets(of: topic)
+            h.check(end.values.reduce(0, +) == 100, "end offsets \(end) after producing 100")
+            h.check(end.values.filter { $0 > 0 }.count > 1, "keyed records all landed in one partition: \(end)")
+
+            let consumer = try h.launch(
+                "kcat-consume",
+                ["-b", brokers, "-G", group, "-X", "auto.offset.reset=earliest", "-e", "-q", "-f", "%k:%s\\n", topic],
+                executable: kcat
+            )
+            let consumed = try await consumer.waitForExit(timeout: .seconds(60))
+            h.check(consumed == 0, "kcat -G exit \(consumed.map(String.init) ?? "still running after 60 s")")
+            let received = consumer.stdoutText.split(separator: "\n").map(String.init)
+            h.check(received.count == 100, "kcat consumed \(received.count) records, expected 100")
+            h.check(Set(received) == Set(lines), "consumed records differ from the produced ones")
+            // Each key's records in order (one key, one partition).
+            for key in 0..<10 {
+                let sent = lines.filter { $0.hasPrefix("key-\(key):") }
+                let got = received.filter { $0.hasPrefix("key-\(key):") }
+                h.check(got == sent, "key-\(key) consumed out of order: \(got)")
+            }
+            let committed = try await kafka.committedOffsets(group: group, topic: topic)
+            for (partition, high) in end where high > 0 {
+                h.check(
+                    committed[partition] == high,
+                    "\(partition): kcat's group committed \(committed[partition].map(String.init) ?? "none"), end \(high)")
+            }
+        }
     }
 }

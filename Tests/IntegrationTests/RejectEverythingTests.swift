@@ -11,13 +11,6 @@ struct RejectEverythingTests {
     static let users = 100
     static let eventCount = 2_000
 
-    static func produce(_ kafka: KafkaTestClient, topic: String) async throws -> TestEvents {
-        var events = TestEvents(topic: topic)
-        for index in 0..<eventCount { events.valid(user: "user-\(index % users)") }
-        try await kafka.produce(events.records)
-        return events
-    }
-
     /// Waits for `/status` to say the relay is refused for `reason`; returns the last status read.
     static func waitForRefusal(_ h: Harness, _ metrics: MetricsClient, reason: String) async throws -> RelayStatus? {
         var last: RelayStatus?
@@ -34,37 +27,32 @@ struct RejectEverythingTests {
     @Test(.timeLimit(.minutes(3)), arguments: [410, 400])
     func rejectingEverythingPausesAndResumes(status: Int) async throws {
         try await Harness.run("reject-everything-\(status)") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "2"])
-            try await stub.answerEverything(status: status)
-            let events = try await Self.produce(kafka, topic: topic)
-            let port = try Harness.freePort()
-            let metrics = MetricsClient(port: port)
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-reject", metricsPort: port
-            )
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "2"])
+            try await s.stub.answerEverything(status: status)
+            let events = try await s.produceValid(Self.eventCount, users: Self.users)
+            let (relay, metrics) = try s.startRelayWithMetrics(writeKey: "k-reject")
             let reason = status == 410 ? "HTTP 410" : "rejecting-all"
             _ = try await Self.waitForRefusal(h, metrics, reason: reason)
             let gauge = try await metrics.value("relay_june_refused", labels: ["status": status == 410 ? "410" : "rejecting-all"])
             h.check(gauge == 1, "relay_june_refused for \(reason): \(gauge.map { "\($0)" } ?? "absent")")
             // Paused: a few seconds later no more dead letters, and nothing accepted.
             try await Task.sleep(for: .seconds(5))
-            let deadWhilePaused = try await kafka.recordCount(of: dlq)
+            let deadWhilePaused = try await s.kafka.recordCount(of: s.dlq)
             let limit = status == 410 ? 0 : Int64(50)
             h.check(deadWhilePaused <= limit, "\(deadWhilePaused) events dead-lettered while June rejected everything (at most \(limit))")
-            let paused = try await stub.stats()
+            let paused = try await s.stub.stats()
             print("June answering \(status) to everything: \(deadWhilePaused) dead letters, \(paused)")
             h.check(paused.requests < events.records.count / 2, "the relay kept sending at full speed: \(paused)")
 
-            try await stub.answerEverything(status: 0)
-            let stats = try await RelayChecks.waitForUniqueAccepted(
-                h, stub: stub, count: events.deliverable - Int(deadWhilePaused), timeout: .seconds(60))
+            try await s.stub.answerEverything(status: 0)
+            let stats = try await s.waitForAccepted(events.deliverable - Int(deadWhilePaused), timeout: .seconds(60))
             h.check(stats.orderViolations == 0, "order violations: \(stats)")
-            let dead = try await kafka.recordCount(of: dlq)
+            let dead = try await s.kafka.recordCount(of: s.dlq)
             h.check(dead == deadWhilePaused, "dead letters after June accepted again: \(dead), before \(deadWhilePaused)")
             let resumed = try await metrics.status()
             h.check(resumed.mode == "running", "/status after June accepts again: \(resumed)")
             try await RelayChecks.stopGracefully(h, relay)
-            try await RelayChecks.checkNoLag(h, kafka: kafka, group: group, topic: topic)
+            try await s.checkNoLag()
         }
     }
 }

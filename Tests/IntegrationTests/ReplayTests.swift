@@ -8,7 +8,7 @@ import Testing
 ///
 /// - A relay with the default group settings, stopped by SIGTERM, and `offsets reset --to-earliest`
 ///   at once: the reset succeeds within 10 s (the relay left the group; on the dev broker the relay
-///   also shortens its group session, see `Relay.shortenGroupSession`), and the next relay replays
+///   also shortens its group session, see `RelayServices.shortenGroupSession`), and the next relay replays
 ///   every event.
 /// - After done-ranges metadata exists (a stuck user holds the committed offset back while later
 ///   events were delivered), a rewind without metadata, by a third-party client (a plain member
@@ -25,41 +25,33 @@ struct ReplayTests {
 
     @Test func resetRightAfterSIGTERMSucceedsAndReplaysEveryEvent() async throws {
         try await Harness.run("replay-reset-at-once") { h in
-            let (topic, _, group, brokers, stub, kafka) = try await h.scenario()
-            var events = TestEvents(topic: topic)
-            for index in 0..<80 { events.valid(user: "user-\(index % 8)") }
-            try await kafka.produce(events.records)
+            let s = try await Scenario.start(h)
+            let events = try await s.produceValid(80, users: 8)
             let expected = Self.perUser(events, users: 8)
 
             // Default group settings on purpose: this is the flow an operator runs.
-            let first = try h.startRelay(
-                name: "relay-1", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-replay",
-                extraArguments: ["--commit-interval", "0.2"]
-            )
-            try await RelayChecks.waitForEveryUser(h, stub: stub, expected: expected, timeout: .seconds(60))
+            let first = try s.startRelay("relay-1", writeKey: "k-replay", ["--commit-interval", "0.2"])
+            try await RelayChecks.waitForEveryUser(h, stub: s.stub, expected: expected, timeout: .seconds(60))
             let committed = try await eventually(timeout: .seconds(20)) {
-                try await Self.lagIsZero(kafka, group: group, topic: topic)
+                try await Self.lagIsZero(s.kafka, group: s.group, topic: s.topic)
             }
             try h.require(committed, "the first relay committed everything")
             try await RelayChecks.stopGracefully(h, first)
 
             let started = ContinuousClock.now
             let reset = try await h.runTool(
-                ["offsets", "reset", "--brokers", brokers, "--group", group, "--topic", topic, "--to-earliest", "--timeout", "60"],
+                ["offsets", "reset", "--brokers", s.brokers, "--group", s.group, "--topic", s.topic, "--to-earliest", "--timeout", "60"],
                 timeout: .seconds(70)
             )
             let elapsed = ContinuousClock.now - started
             try h.require(reset.status == 0, "offsets reset exit \(reset.status) after \(elapsed): \(reset.stderr.suffix(2_000))")
             h.check(elapsed < .seconds(10), "offsets reset right after SIGTERM took \(elapsed), expected under 10 s")
             h.check(reset.stdout.contains("committed new offsets"), "\(reset.stdout)")
-            let afterReset = try await kafka.committedOffsets(group: group, topic: topic)
+            let afterReset = try await s.kafka.committedOffsets(group: s.group, topic: s.topic)
             h.check(afterReset.values.allSatisfy { $0 == 0 } && !afterReset.isEmpty, "committed after the reset: \(afterReset)")
 
-            let second = try h.startRelay(
-                name: "relay-2", brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-replay",
-                extraArguments: ["--commit-interval", "0.2"]
-            )
-            try await Self.waitForEveryEvent(h, stub: stub, expected: expected, times: 2, timeout: .seconds(40))
+            let second = try s.startRelay("relay-2", writeKey: "k-replay", ["--commit-interval", "0.2"])
+            try await Self.waitForEveryEvent(h, stub: s.stub, expected: expected, times: 2, timeout: .seconds(40))
             try await RelayChecks.stopGracefully(h, second)
         }
     }
@@ -70,80 +62,55 @@ struct ReplayTests {
     static let stuckUser = "stub-fail-replay"
     static let stuckOffsets: Set<Int> = [20, 40, 60]
     static let total = 120
+    static let doneRangesFlags = ["--retry-budget", "0", "--commit-interval", "0.2"]
 
     @Test(arguments: Rewind.allCases)
     func rewindAfterDoneRangesReplaysEveryEvent(_ rewind: Rewind) async throws {
         try await Harness.run("replay-done-ranges") { h in
-            let topic = uniqueName("events")
-            let brokers = try await h.startBroker(topics: [topic, topic + ".dlq"], partitions: 1)
-            let stub = try await h.startStub()
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
-            let group = uniqueName("relay")
-            let tp = KafkaTopicPartition(topic: topic, partition: 0)
-            var events = TestEvents(topic: topic)
-            for offset in 0..<Self.total {
-                if Self.stuckOffsets.contains(offset) {
-                    events.valid(user: Self.stuckUser, deliverable: false)
-                } else {
-                    events.valid(user: "user-\(offset % 6)")
-                }
-            }
-            try await kafka.produceInOrder(
-                events.records.map {
-                    var record = $0; record.partition = 0; return record
-                }, properties: [:])
+            let s = try await Scenario.start(h, partitions: 1)
+            let tp = KafkaTopicPartition(topic: s.topic, partition: 0)
+            let events = TestEvents.withStuckUser(Self.stuckUser, at: Self.stuckOffsets, total: Self.total, users: 6, topic: s.topic)
+            try await s.produceToPartitionZero(events)
             let expected = Self.perUser(events, users: 6)
-            func startRelay(_ name: String, port: Int) throws -> ChildProcess {
-                try h.startRelay(
-                    name: name, brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-replay",
-                    metricsPort: port, extraArguments: ["--retry-budget", "0", "--commit-interval", "0.2"]
-                )
-            }
 
-            let first = try startRelay("relay-1", port: try Harness.freePort())
-            try await RelayChecks.waitForEveryUser(h, stub: stub, expected: expected, timeout: .seconds(60))
-            var stored: KafkaOffsetCommit?
-            let ranges = try await eventually(timeout: .seconds(20)) {
-                stored = try await kafka.committedWithMetadata(group: group, partition: tp)
-                return stored?.offset == 20 && stored.map { $0.metadata.hasPrefix("jr2:0:20:") } == true
+            let (first, _) = try s.startRelayWithMetrics("relay-1", writeKey: "k-replay", Self.doneRangesFlags)
+            try await RelayChecks.waitForEveryUser(h, stub: s.stub, expected: expected, timeout: .seconds(60))
+            let (ranges, stored) = try await s.waitForCommit(of: tp, timeout: .seconds(20)) {
+                $0?.offset == 20 && $0.map { $0.metadata.hasPrefix("jr2:0:20:") } == true
             }
             try h.require(ranges, "committed 20 with done ranges: \(String(describing: stored))")
             try await RelayChecks.stopGracefully(h, first)
 
-            switch rewind {
-            case .thirdPartyCommit:
-                // Any client may rewind the group, e.g. kafka-consumer-groups or an application: a plain
-                // commit, no metadata. (A member's commit: the dev broker refuses standalone commits for a
-                // group that had members.)
-                let member = try await kafka.joinedMember(group: group, topic: topic, partitions: 1, timeout: .seconds(30))
-                try await member.commit([tp: 0])
-                try await member.close()
-            case .offsetsReset:
-                let reset = try await h.runTool(
-                    ["offsets", "reset", "--brokers", brokers, "--group", group, "--topic", topic, "--to-earliest"], timeout: .seconds(45)
-                )
-                try h.require(reset.status == 0, "offsets reset exit \(reset.status): \(reset.stderr.suffix(2_000))")
-            }
-            let rewound = try await kafka.committedWithMetadata(group: group, partition: tp)
+            try await Self.rewindToZero(s, tp, by: rewind)
+            let rewound = try await s.kafka.committedWithMetadata(group: s.group, partition: tp)
             try h.require(rewound?.offset == 0 && rewound?.metadata.isEmpty == true, "rewound to 0 without metadata: \(String(describing: rewound))")
 
-            let port = try Harness.freePort()
-            let second = try startRelay("relay-2", port: port)
-            let metrics = MetricsClient(port: port)
+            let (second, metrics) = try s.startRelayWithMetrics("relay-2", writeKey: "k-replay", Self.doneRangesFlags)
             // Every deliverable event reaches June a second time ...
-            try await Self.waitForEveryEvent(h, stub: stub, expected: expected, times: 2, timeout: .seconds(40))
+            try await Self.waitForEveryEvent(h, stub: s.stub, expected: expected, times: 2, timeout: .seconds(40))
             // ... every one of the stuck user's events is taken up again, and nothing was skipped.
-            var status: RelayStatus?
-            let holdsStuck = try await eventually(timeout: .seconds(20)) {
-                status = try await metrics.status()
-                return status?.buffered == Self.stuckOffsets.count
-            }
-            h.check(holdsStuck, "the stuck user's \(Self.stuckOffsets.count) events are unfinished again: \(String(describing: status))")
-            let skipped = try await metrics.value("relay_records_skipped_total", labels: [:]) ?? 0
-            h.check(skipped == 0, "records skipped after the rewind: \(skipped)")
-            let stats = try await stub.stats()
+            try await s.checkStuckEventsTakenUpAndNothingSkipped(metrics, stuckEvents: Self.stuckOffsets.count, "after the rewind")
+            let stats = try await s.stub.stats()
             h.check(stats.orderViolations == 0, "order: \(stats)")
             try await RelayChecks.stopGracefully(h, second)
+        }
+    }
+
+    /// Rewinds the group's commit of `tp` to 0, without metadata, as `rewind` says.
+    static func rewindToZero(_ s: Scenario, _ tp: KafkaTopicPartition, by rewind: Rewind) async throws {
+        switch rewind {
+        case .thirdPartyCommit:
+            // Any client may rewind the group, e.g. kafka-consumer-groups or an application: a plain
+            // commit, no metadata. (A member's commit: the dev broker refuses standalone commits for a
+            // group that had members.)
+            let member = try await s.kafka.joinedMember(group: s.group, topic: s.topic, partitions: 1, timeout: .seconds(30))
+            try await member.commit([tp: 0])
+            try await member.close()
+        case .offsetsReset:
+            let reset = try await s.h.runTool(
+                ["offsets", "reset", "--brokers", s.brokers, "--group", s.group, "--topic", s.topic, "--to-earliest"], timeout: .seconds(45)
+            )
+            try s.h.require(reset.status == 0, "offsets reset exit \(reset.status): \(reset.stderr.suffix(2_000))")
         }
     }
 

@@ -12,23 +12,18 @@ struct RetryBudgetTests {
     @Test(.timeLimit(.minutes(3)))
     func answeredProbesAreNoEvidenceForRetriesExhausted() async throws {
         try await Harness.run("retry-budget-probes") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario()
-            var events = TestEvents(topic: topic)
+            let s = try await Scenario.start(h)
+            var events = TestEvents(topic: s.topic)
             for index in 0..<40 { events.valid(user: "stub-fail-\(index % 10)", deliverable: false) }
-            try await kafka.produce(events.records)
-            let port = try Harness.freePort()
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-budget",
-                metricsPort: port, extraArguments: ["--retry-budget", "15"]
-            )
+            try await s.produce(events)
+            let (relay, _) = try s.startRelayWithMetrics(writeKey: "k-budget", ["--retry-budget", "15"])
             try await Task.sleep(for: .seconds(75))
-            let stats = try await stub.stats()
+            let stats = try await s.stub.stats()
             print("75 s of 503s with answered probes: \(stats)")
             h.check((stats.status["503"] ?? 0) > 40, "the events were retried: \(stats)")
             h.check((stats.probes ?? 0) > 0, "June was probed (and the probes answered): \(stats)")
             h.check(stats.accepted == 0, "the stub accepted events it must fail: \(stats)")
-            let dead = try await kafka.recordCount(of: dlq)
-            h.check(dead == 0, "\(dead) events dead-lettered as retries-exhausted though June accepted none")
+            try await s.checkNothingDeadLettered(" as retries-exhausted though June accepted none")
             try await RelayChecks.stopGracefully(h, relay)
         }
     }
@@ -39,36 +34,33 @@ struct RetryBudgetTests {
     @Test(.timeLimit(.minutes(3)))
     func aUserJuneKeepsFailingDrainsOnceItsHeadIsDeadLettered() async throws {
         try await Harness.run("retry-budget-quarantine") { h in
-            let (topic, dlq, group, brokers, stub, kafka) = try await h.scenario(["--latency-ms", "5"])
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "5"])
             let hot = "stub-fail-hot"
-            var events = TestEvents(topic: topic)
+            var events = TestEvents(topic: s.topic)
             for index in 0..<3_000 {
                 if index % 10 == 0 { events.valid(user: hot, deliverable: false) }
                 events.valid(user: "user-\(index % 60)")
             }
-            try await kafka.produce(events.records)
+            try await s.produce(events)
             let started = ContinuousClock.now
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-quarantine",
-                extraArguments: ["--retry-budget", "10"]
-            )
-            let firstDeadLetter = try await eventually(timeout: .seconds(40)) { try await kafka.recordCount(of: dlq) > 0 }
+            let relay = try s.startRelay(writeKey: "k-quarantine", ["--retry-budget", "10"])
+            let firstDeadLetter = try await eventually(timeout: .seconds(40)) { try await s.kafka.recordCount(of: s.dlq) > 0 }
             try h.require(firstDeadLetter, "the hot user's head was never dead-lettered")
             let headDeadLettered = ContinuousClock.now
-            let drained = try await eventually(timeout: .seconds(60)) { try await kafka.recordCount(of: dlq) >= 300 }
-            let dead = try await kafka.recordCount(of: dlq)
+            let drained = try await eventually(timeout: .seconds(60)) { try await s.kafka.recordCount(of: s.dlq) >= 300 }
+            let dead = try await s.kafka.recordCount(of: s.dlq)
             print(
                 "quarantine: head dead-lettered after \(headDeadLettered - started), \(dead) dead letters \(ContinuousClock.now - headDeadLettered) later"
             )
             h.check(drained && dead == 300, "\(dead) of the hot user's 300 events dead-lettered within a minute of its head")
-            let letters = try await kafka.readAll(topic: dlq, count: Int(dead))
+            let letters = try await s.kafka.readAll(topic: s.dlq, count: Int(dead))
             let reasons = Set(letters.compactMap { $0.header("june-relay.error.reason") })
             h.check(reasons == ["retries-exhausted"], "reasons \(reasons)")
             h.check(letters.allSatisfy { $0.keyText == hot }, "only the hot user is dead-lettered")
-            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: stub, deliverable: events.deliverable)
+            let stats = try await RelayChecks.checkEverythingDelivered(h, stub: s.stub, deliverable: events.deliverable)
             h.check(stats.accepted == stats.uniqueAccepted, "duplicates: \(stats)")
             try await RelayChecks.stopGracefully(h, relay)
-            try await RelayChecks.checkNoLag(h, kafka: kafka, group: group, topic: topic)
+            try await s.checkNoLag()
         }
     }
 }

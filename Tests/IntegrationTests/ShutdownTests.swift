@@ -29,23 +29,14 @@ struct ShutdownTests {
     @Test(.timeLimit(.minutes(2)))
     func sigtermWhileJuneHangsExitsZeroInTime() async throws {
         try await Harness.run("sigterm-june-hangs") { h in
-            let topic = uniqueName("events")
-            let dlq = topic + ".dlq"
-            let brokers = try await h.startBroker(topics: [topic, dlq])
             // June takes a minute to answer: every request is still in flight at SIGTERM.
-            let stub = try await h.startStub(["--latency-ms", "60000"])
-            let kafka = KafkaTestClient(bootstrapServers: brokers)
-            var events = TestEvents(topic: topic)
-            for index in 0..<200 { events.valid(user: "user-\(index % 20)") }
-            try await kafka.produce(events.records)
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "60000"])
+            try await s.produceValid(200, users: 20)
 
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: uniqueName("relay"), juneURL: stub.baseURL, writeKey: "k-hang",
-                extraArguments: Self.drainFlags + RelayChecks.fastGroupFlags
-            )
-            var stats = try await stub.stats()
+            let relay = try s.startRelay(writeKey: "k-hang", Self.drainFlags + RelayChecks.fastGroupFlags)
+            var stats = try await s.stub.stats()
             let sending = try await eventually(timeout: .seconds(30)) {
-                stats = try await stub.stats()
+                stats = try await s.stub.stats()
                 return stats.requests >= 5
             }
             try h.require(sending, "the relay sent no requests to the hanging June: \(stats)")
@@ -58,18 +49,12 @@ struct ShutdownTests {
     @Test(.timeLimit(.minutes(2)))
     func sigtermWhileKafkaIsUnreachableExitsZeroInTime() async throws {
         try await Harness.run("sigterm-kafka-down") { h in
-            let (topic, _, group, broker, brokers, stub, kafka) = try await h.scenarioWithBrokerProcess(["--latency-ms", "20"])
-            var events = TestEvents(topic: topic)
-            for index in 0..<200 { events.valid(user: "user-\(index % 20)") }
-            try await kafka.produce(events.records)
+            let s = try await Scenario.start(h, stub: ["--latency-ms", "20"])
+            let broker = s.broker
+            try await s.produceValid(200, users: 20)
 
-            let port = try Harness.freePort()
-            let metrics = MetricsClient(port: port)
-            let relay = try h.startRelay(
-                brokers: brokers, topic: topic, group: group, juneURL: stub.baseURL, writeKey: "k-kafka-down",
-                metricsPort: port, extraArguments: Self.drainFlags + RelayChecks.fastGroupFlags
-            )
-            _ = try await RelayChecks.waitForUniqueAccepted(h, stub: stub, count: 50, timeout: .seconds(60))
+            let (relay, metrics) = try s.startRelayWithMetrics(writeKey: "k-kafka-down", Self.drainFlags + RelayChecks.fastGroupFlags)
+            try await s.waitForAccepted(50, timeout: .seconds(60))
             let ready = try await eventually(timeout: .seconds(20)) { (try? await metrics.readyzStatus()) == 200 }
             try h.require(ready, "the relay never became ready")
 

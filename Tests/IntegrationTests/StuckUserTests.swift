@@ -20,26 +20,12 @@ struct StuckUserTests {
             "--drain-timeout", "5", "--request-timeout", "5",
         ] + RelayChecks.fastGroupFlags
 
-    struct Setup {
-        var brokers: String
-        var topic: String
-        var dlq: String
-        var group: String
-        var stub: StubClient
-        var kafka: KafkaTestClient
-        var events: TestEvents
-    }
-
     /// 2 partitions; 6,000 events of 300 users (each user in partition `index % 2`) and 100 of the hot
     /// user, all in partition 0 and spread over it from its first record: 30 times `--max-buffered` per
     /// partition, and every other record of partition 0 lies above the stuck user's first offset.
-    static func setUp(_ h: Harness) async throws -> Setup {
-        let topic = uniqueName("events")
-        let dlq = topic + ".dlq"
-        let brokers = try await h.startBroker(topics: [topic, dlq], partitions: 2)
-        let stub = try await h.startStub()
-        let kafka = KafkaTestClient(bootstrapServers: brokers)
-        var events = TestEvents(topic: topic)
+    static func setUp(_ h: Harness) async throws -> (Scenario, TestEvents) {
+        let s = try await Scenario.start(h, partitions: 2)
+        var events = TestEvents(topic: s.topic)
         for index in 0..<6_000 {
             if index % 60 == 0 { events.valid(user: hotUser, deliverable: false) }
             events.valid(user: "user-\(index % 300)")
@@ -50,26 +36,37 @@ struct StuckUserTests {
             record.partition = key == hotUser ? hotPartition : Int32(key.split(separator: "-").last.flatMap { Int($0) }.map { $0 % 2 } ?? 0)
             return record
         }
-        try await kafka.produce(records)
-        return Setup(brokers: brokers, topic: topic, dlq: dlq, group: uniqueName("relay"), stub: stub, kafka: kafka, events: events)
+        try await s.kafka.produce(records)
+        return (s, events)
     }
 
-    static func startRelay(_ h: Harness, _ s: Setup, name: String, port: Int) throws -> ChildProcess {
-        try h.startRelay(
-            name: name, brokers: s.brokers, topic: s.topic, group: s.group, juneURL: s.stub.baseURL, writeKey: "k-stuck",
-            metricsPort: port, extraArguments: relayFlags
-        )
+    /// A relay of the stuck-user scenario, with its metrics client.
+    static func startRelay(_ s: Scenario, name: String) throws -> (relay: ChildProcess, metrics: MetricsClient) {
+        try s.startRelayWithMetrics(name, writeKey: "k-stuck", relayFlags)
+    }
+
+    /// Starts the first relay, checks it delivers every other user (``checkOthersDelivered(_:_:metrics:)``)
+    /// and lets its commits settle (``settle(_:)``); returns it with the stub's stats then and the
+    /// deliveries of the settle window.
+    static func startFirstRelayAndSettle(
+        _ s: Scenario, _ events: TestEvents, name: String
+    ) async throws -> (relay: ChildProcess, stats: StubStats, deliveredMeanwhile: Int) {
+        let relayA = try startRelay(s, name: name)
+        _ = try await checkOthersDelivered(s, events, metrics: relayA.metrics)
+        let (stats, meanwhile) = try await settle(s)
+        return (relayA.relay, stats, meanwhile)
     }
 
     /// Every other user delivered in order, promptly, while the hot user keeps failing; the hot
     /// partition's done-but-uncommittable offsets and oldest pending age are visible; nothing
     /// dead-lettered. Returns the stats once the others are delivered.
-    static func checkOthersDelivered(_ h: Harness, _ s: Setup, metrics: MetricsClient) async throws -> StubStats {
+    static func checkOthersDelivered(_ s: Scenario, _ events: TestEvents, metrics: MetricsClient) async throws -> StubStats {
+        let h = s.h
         let begin = ContinuousClock.now
-        let expected = Dictionary(uniqueKeysWithValues: (0..<300).map { ("user-\($0)", s.events.produced(user: "user-\($0)")) })
+        let expected = Dictionary(uniqueKeysWithValues: (0..<300).map { ("user-\($0)", events.produced(user: "user-\($0)")) })
         try await RelayChecks.waitForEveryUser(h, stub: s.stub, expected: expected, timeout: .seconds(60))
         let delivered = try await s.stub.stats()
-        print("stuck user: \(s.events.deliverable) events of the other users delivered in \(ContinuousClock.now - begin): \(delivered)")
+        print("stuck user: \(events.deliverable) events of the other users delivered in \(ContinuousClock.now - begin): \(delivered)")
         h.check(delivered.orderViolations == 0, "order violations: \(delivered)")
         h.check(delivered.duplicates == 0, "duplicates before any restart: \(delivered)")
         let failedBefore = delivered.status["503"] ?? 0
@@ -95,15 +92,14 @@ struct StuckUserTests {
         }
         h.check(otherCommitted, "partition \(other.partition) (no stuck user) not committed to its end \(end[other] ?? -1)")
 
-        let dead = try await s.kafka.recordCount(of: s.dlq)
-        h.check(dead == 0, "\(dead) records dead-lettered: the hot user's events must keep retrying (--retry-budget 0)")
+        try await s.checkNothingDeadLettered(": the hot user's events must keep retrying (--retry-budget 0)")
         print("stuck user: hot partition uncommitted \(uncommitted ?? -1), oldest pending \(oldest ?? -1) s")
         return try await s.stub.stats()
     }
 
     /// Waits for two commit intervals with no new deliveries, so the last commit covers everything done;
     /// returns the deliveries seen in that window (the work of the last commit interval).
-    static func settle(_ s: Setup) async throws -> (stats: StubStats, deliveredMeanwhile: Int) {
+    static func settle(_ s: Scenario) async throws -> (stats: StubStats, deliveredMeanwhile: Int) {
         let before = try await s.stub.stats()
         try await Task.sleep(for: .seconds(2.5))
         let after = try await s.stub.stats()
@@ -129,53 +125,52 @@ struct StuckUserTests {
         return skipped
     }
 
+    /// After a hand-over (`what`: "the restart", "the hand-over") to `relay` (`who`): gives it 5 s to resend
+    /// whatever it resends, checks it resent no more than ``resendBound(deliveredMeanwhile:)`` since
+    /// `before`, kept the order and dead-lettered nothing, then stops it.
+    static func checkResentOnlyUnfinishedWork(
+        _ s: Scenario, by relay: ChildProcess, who: String, after what: String, since before: StubStats, deliveredMeanwhile: Int,
+        skipped: Double?
+    ) async throws {
+        try await Task.sleep(for: .seconds(5))
+        let after = try await s.stub.stats()
+        let resent = after.duplicates - before.duplicates
+        let bound = resendBound(deliveredMeanwhile: deliveredMeanwhile)
+        print("stuck user, \(who): skipped \(skipped ?? -1), resent \(resent) (bound \(bound)); \(after)")
+        s.h.check(resent <= bound, "\(who) resent \(resent) delivered events, bound \(bound)")
+        s.h.check(after.orderViolations == 0, "order violations after \(what): \(after)")
+        try await s.checkNothingDeadLettered(" after \(what)")
+        try await RelayChecks.stopGracefully(s.h, relay)
+    }
+
     @Test(.timeLimit(.minutes(3)))
     func stuckUserHoldsBackNobodyAndKill9ResendsOnlyUnfinishedWork() async throws {
         try await Harness.run("stuck-user-kill-9") { h in
-            let s = try await Self.setUp(h)
-            let portA = try Harness.freePort()
-            let relayA = try Self.startRelay(h, s, name: "relay-killed", port: portA)
-            _ = try await Self.checkOthersDelivered(h, s, metrics: MetricsClient(port: portA))
-
-            let (atKill, meanwhile) = try await Self.settle(s)
+            let (s, events) = try await Self.setUp(h)
+            let (relayA, atKill, meanwhile) = try await Self.startFirstRelayAndSettle(s, events, name: "relay-killed")
             relayA.signal(SIGKILL)
             let killed = try await relayA.waitForExit(timeout: .seconds(10))
             try h.require(killed != nil, "relay still running after SIGKILL")
 
-            let portB = try Harness.freePort()
-            let metricsB = MetricsClient(port: portB)
-            let relayB = try Self.startRelay(h, s, name: "relay-restarted", port: portB)
-            let skipped = try await Self.waitForSkipped(h, metricsB, "the restarted relay", timeout: .seconds(40))
+            let relayB = try Self.startRelay(s, name: "relay-restarted")
+            let skipped = try await Self.waitForSkipped(h, relayB.metrics, "the restarted relay", timeout: .seconds(40))
             // The restarted relay takes up the hot user again (its first attempt is not delayed by a backoff).
             let retried = try await eventually(timeout: .seconds(15)) {
                 (try await s.stub.stats().status["503"] ?? 0) > (atKill.status["503"] ?? 0)
             }
             h.check(retried, "the restarted relay did not retry the hot user's events")
-            try await Task.sleep(for: .seconds(5))  // time to resend whatever it resends
-            let after = try await s.stub.stats()
-            let resent = after.duplicates - atKill.duplicates
-            let bound = Self.resendBound(deliveredMeanwhile: meanwhile)
-            print("stuck user kill -9: skipped \(skipped ?? -1), resent \(resent) (bound \(bound)); \(after)")
-            h.check(resent <= bound, "the restart resent \(resent) delivered events, bound \(bound)")
-            h.check(after.orderViolations == 0, "order violations after the restart: \(after)")
-            let dead = try await s.kafka.recordCount(of: s.dlq)
-            h.check(dead == 0, "\(dead) records dead-lettered after the restart")
-            try await RelayChecks.stopGracefully(h, relayB)
+            try await Self.checkResentOnlyUnfinishedWork(
+                s, by: relayB.relay, who: "the restart", after: "the restart", since: atKill, deliveredMeanwhile: meanwhile, skipped: skipped)
         }
     }
 
     @Test(.timeLimit(.minutes(3)))
     func newOwnerSkipsTheDoneRecordsAboveTheStuckOffset() async throws {
         try await Harness.run("stuck-user-new-owner") { h in
-            let s = try await Self.setUp(h)
-            let portA = try Harness.freePort()
-            let relayA = try Self.startRelay(h, s, name: "relay-a", port: portA)
-            _ = try await Self.checkOthersDelivered(h, s, metrics: MetricsClient(port: portA))
-            let (atJoin, meanwhile) = try await Self.settle(s)
+            let (s, events) = try await Self.setUp(h)
+            let (relayA, atJoin, meanwhile) = try await Self.startFirstRelayAndSettle(s, events, name: "relay-a")
 
-            let portB = try Harness.freePort()
-            let metricsB = MetricsClient(port: portB)
-            let relayB = try Self.startRelay(h, s, name: "relay-b", port: portB)
+            let (relayB, metricsB) = try Self.startRelay(s, name: "relay-b")
             let joined = try await eventually(timeout: .seconds(30)) { (try? await metricsB.status().assignedPartitions) ?? 0 >= 1 }
             try h.require(joined, "relay-b was assigned nothing within 30 s")
             // relay-a leaves, so relay-b owns the hot partition whichever partition the join gave it.
@@ -184,16 +179,8 @@ struct StuckUserTests {
             h.check(ownsBoth, "relay-b does not own both partitions after relay-a left")
 
             let skipped = try await Self.waitForSkipped(h, metricsB, "the new owner", timeout: .seconds(20))
-            try await Task.sleep(for: .seconds(5))
-            let after = try await s.stub.stats()
-            let resent = after.duplicates - atJoin.duplicates
-            let bound = Self.resendBound(deliveredMeanwhile: meanwhile)
-            print("stuck user new owner: skipped \(skipped ?? -1), resent \(resent) (bound \(bound)); \(after)")
-            h.check(resent <= bound, "the new owner resent \(resent) delivered events, bound \(bound)")
-            h.check(after.orderViolations == 0, "order violations after the hand-over: \(after)")
-            let dead = try await s.kafka.recordCount(of: s.dlq)
-            h.check(dead == 0, "\(dead) records dead-lettered after the hand-over")
-            try await RelayChecks.stopGracefully(h, relayB)
+            try await Self.checkResentOnlyUnfinishedWork(
+                s, by: relayB, who: "the new owner", after: "the hand-over", since: atJoin, deliveredMeanwhile: meanwhile, skipped: skipped)
         }
     }
 }

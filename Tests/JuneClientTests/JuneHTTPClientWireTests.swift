@@ -47,10 +47,7 @@ struct JuneHTTPClientWireTests {
         try await client.shutdown(with: server)
 
         #expect(outcome == .delivered(status: 200))
-        let seen = try #require(server.requests.first)
-        let lines = seen.head.components(separatedBy: "\r\n")
-        #expect(lines.first == "POST /june/api/track HTTP/1.1")
-        #expect(Set(lines.dropFirst()) == server.expectedHeaderLines(authorization: "Basic wk_wire", contentLength: request.body.count))
+        let seen = try server.checkedFirstRequest("POST /june/api/track HTTP/1.1", authorization: "Basic wk_wire", contentLength: request.body.count)
         #expect(seen.body == request.body)
     }
 

@@ -13,61 +13,69 @@ import TestSupport
 @Suite struct JuneStubConcurrentUserTests {
     // MARK: - The ledger, with a made-up clock
 
-    @Test func aUserIsBusyUntilTheirResponseIsWritten() {
+    /// A ledger on a made-up clock: requests arrive and are answered at offsets from a fixed start.
+    struct ClockedLedger {
         var ledger = JuneStubLedger()
         let t0 = ContinuousClock.now
+
+        /// A request of `users` arriving at `start`, its response written at `end`.
+        mutating func enter(_ users: [String?], at start: Duration, until end: Duration) {
+            ledger.enter(users: users, now: t0 + start, until: t0 + end)
+        }
+
+        mutating func reset() { ledger.reset() }
+
+        var stats: JuneStubStats { ledger.stats }
+    }
+
+    @Test func aUserIsBusyUntilTheirResponseIsWritten() {
+        var ledger = ClockedLedger()
         let latency = Duration.milliseconds(100)
-        ledger.enter(users: ["a"], now: t0, until: t0 + latency)
-        ledger.enter(users: ["b"], now: t0 + .milliseconds(10), until: t0 + .milliseconds(10) + latency)
+        ledger.enter(["a"], at: .zero, until: latency)
+        ledger.enter(["b"], at: .milliseconds(10), until: .milliseconds(10) + latency)
         #expect(ledger.stats.concurrentUserViolations == 0)
-        ledger.enter(users: ["a"], now: t0 + .milliseconds(50), until: t0 + .milliseconds(50) + latency)
+        ledger.enter(["a"], at: .milliseconds(50), until: .milliseconds(50) + latency)
         #expect(ledger.stats.concurrentUserViolations == 1)
         // The second request keeps "a" busy until its own response (t0 + 150 ms).
-        ledger.enter(users: ["a"], now: t0 + .milliseconds(120), until: t0 + .milliseconds(120) + latency)
+        ledger.enter(["a"], at: .milliseconds(120), until: .milliseconds(120) + latency)
         #expect(ledger.stats.concurrentUserViolations == 2)
         // After the last response: free again.
-        ledger.enter(users: ["a", "b"], now: t0 + .milliseconds(300), until: t0 + .milliseconds(300) + latency)
+        ledger.enter(["a", "b"], at: .milliseconds(300), until: .milliseconds(300) + latency)
         #expect(ledger.stats.concurrentUserViolations == 2)
     }
 
     @Test func aBatchMayCarryAUserSeveralTimesButCountsOncePerRequest() {
-        var ledger = JuneStubLedger()
-        let t0 = ContinuousClock.now
-        let until = t0 + .seconds(1)
-        ledger.enter(users: ["a", "a", nil, "b", "a"], now: t0, until: until)
+        var ledger = ClockedLedger()
+        ledger.enter(["a", "a", nil, "b", "a"], at: .zero, until: .seconds(1))
         #expect(ledger.stats.concurrentUserViolations == 0)
-        ledger.enter(users: ["a", "a", "c", "b"], now: t0 + .milliseconds(1), until: until)
+        ledger.enter(["a", "a", "c", "b"], at: .milliseconds(1), until: .seconds(1))
         #expect(ledger.stats.concurrentUserViolations == 2)  // a and b, once each
     }
 
     @Test func withoutLatencyOnlyTrueOverlapsCount() {
-        var ledger = JuneStubLedger()
-        let t0 = ContinuousClock.now
-        ledger.enter(users: ["a"], now: t0, until: t0)
-        ledger.enter(users: ["a"], now: t0, until: t0)
-        ledger.enter(users: ["a"], now: t0 + .nanoseconds(1), until: t0 + .nanoseconds(1))
+        var ledger = ClockedLedger()
+        ledger.enter(["a"], at: .zero, until: .zero)
+        ledger.enter(["a"], at: .zero, until: .zero)
+        ledger.enter(["a"], at: .nanoseconds(1), until: .nanoseconds(1))
         #expect(ledger.stats.concurrentUserViolations == 0)
     }
 
     @Test func manyUsersArePrunedWithoutForgettingBusyOnes() {
-        var ledger = JuneStubLedger()
-        let t0 = ContinuousClock.now
-        ledger.enter(users: ["long"], now: t0, until: t0 + .seconds(60))
+        var ledger = ClockedLedger()
+        ledger.enter(["long"], at: .zero, until: .seconds(60))
         for k in 0..<20_000 {
-            let now = t0 + .milliseconds(k)
-            ledger.enter(users: ["u\(k)"], now: now, until: now)
+            ledger.enter(["u\(k)"], at: .milliseconds(k), until: .milliseconds(k))
         }
         #expect(ledger.stats.concurrentUserViolations == 0)
-        ledger.enter(users: ["long"], now: t0 + .seconds(30), until: t0 + .seconds(31))
+        ledger.enter(["long"], at: .seconds(30), until: .seconds(31))
         #expect(ledger.stats.concurrentUserViolations == 1)
     }
 
     @Test func resetKeepsUsersInFlight() {
-        var ledger = JuneStubLedger()
-        let t0 = ContinuousClock.now
-        ledger.enter(users: ["a"], now: t0, until: t0 + .seconds(1))
+        var ledger = ClockedLedger()
+        ledger.enter(["a"], at: .zero, until: .seconds(1))
         ledger.reset()
-        ledger.enter(users: ["a"], now: t0 + .milliseconds(1), until: t0 + .seconds(1))
+        ledger.enter(["a"], at: .milliseconds(1), until: .seconds(1))
         #expect(ledger.stats.concurrentUserViolations == 1)
     }
 

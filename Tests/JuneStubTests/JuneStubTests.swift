@@ -157,12 +157,10 @@ import Testing
     @Test func statsResetClearsCounters() {
         _ = self.stub.handle(Self.track("a", seq: 1))
         #expect(self.stub.handle(MiniHTTPRequest(method: "POST", path: "/stats/reset")).status == 200)
-        #expect(
-            self.stub.stats()
-                == JuneStubStats(
-                    byType: ["identify": 0, "track": 0, "group": 0, "page": 0],
-                    status: ["200": 0, "400": 0, "401": 0, "429": 0, "503": 0]
-                ))
+        var zero = JuneStubStats()
+        zero.byType = ["identify": 0, "track": 0, "group": 0, "page": 0]
+        zero.status = ["200": 0, "400": 0, "401": 0, "429": 0, "503": 0]
+        #expect(self.stub.stats() == zero)
     }
 
     @Test func authorizationSeenIsDistinctAndCapped() {

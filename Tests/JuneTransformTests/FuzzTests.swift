@@ -1,22 +1,11 @@
 import Foundation
 import JuneTransform
+import TestSupport
 import Testing
 
 /// Random bytes and mutations of valid events: never crash, always a result, and every success
 /// produces a body that Foundation parses as a JSON object.
 @Suite struct FuzzTests {
-    /// SplitMix64: small, seeded, reproducible.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let seeds: [[UInt8]] = [
         #"{"type":"track","event":"Product Reviewed","userId":"5136633649","anonymousId":"a-1","properties":{"rating":3,"groupId":"g","n":9007199254740993,"f":-1.5e-7,"s":"caf\u00e9 😀","arr":[true,false,null,{}]},"context":{"ip":"1.2.3.4","page":{"url":"x"},"traits":{"id":"t"},"externalId":[{"type":"juneGroupId","id":"91Yb"}]},"originalTimestamp":"2022-01-20T13:39:21.032Z"}"#,
         #"{"type":"identify","traits":{"userId":7,"name":"N"},"context":{"traits":{"email":"e@x"},"sessionId":1},"timestamp":"T"}"#,
@@ -56,7 +45,7 @@ import Testing
     }
 
     @Test func mutatedEventsNeverCrash() throws {
-        var rng = SeededRandom(state: 0x6A75_6E65)
+        var rng = SplitMix(seed: 0x6A75_6E65)
         let interesting = Array(#"{}[]",:\u0123456789eE+-.tfn "#.utf8) + [0x00, 0x1F, 0x7F, 0x80, 0xC3, 0xE2, 0xF0, 0xFF]
         var successes = 0
         for round in 0..<4_000 {
@@ -80,7 +69,7 @@ import Testing
     }
 
     @Test func randomBytesNeverCrash() throws {
-        var rng = SeededRandom(state: 42)
+        var rng = SplitMix(seed: 42)
         for _ in 0..<3_000 {
             let count = Int.random(in: 0..<64, using: &rng)
             let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }

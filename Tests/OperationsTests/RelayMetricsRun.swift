@@ -75,6 +75,37 @@ struct RelayMetricsRun: Sendable {
         let brokers = try await broker.firstLine()
         let stubURL = try await stub.firstLine()
 
+        prometheus = try startPrometheus(
+            prometheusBinary, port: prometheusPort, directory: directory, scheme: scheme, path: path, metricsPort: metricsPort)
+        let api = "http://127.0.0.1:\(prometheusPort)"
+
+        let produced = try await ChildProcess.run(
+            binary, ["dev-produce", "--brokers", brokers, "--topic", "events", "--events", "\(events)", "--users", "30"])
+        try #require(produced.status == 0, "dev-produce: \(produced.stderr)")
+        let started = try startRelay(binary, brokers: brokers, stubURL: stubURL, metricsPort: metricsPort)
+        relay = started
+
+        let accepted = try await waitForDelivery(started, metricsPort: metricsPort, path: path, stubURL: stubURL)
+        let seen = await prometheusView(api, accepted: accepted, relay: started)
+        let text = try #require(await metrics(metricsPort, path), "GET \(path) failed at the end")
+        let status = try await relay?.terminate() ?? -1
+        relay = nil
+        return RelayMetricsRun(
+            metricsText: text, stubAccepted: accepted, prometheusDelivered: seen.delivered, prometheusUp: seen.up,
+            ruleHealth: seen.health, relayExitStatus: status
+        )
+    }
+
+    /// Debian's `prometheus` on `port`, scraping the relay's `metricsPort` every second with the manifests'
+    /// `scheme` and `path`, and evaluating the rule files in `directory`.
+    private static func startPrometheus(
+        _ binary: URL,
+        port: Int,
+        directory: URL,
+        scheme: String,
+        path: String,
+        metricsPort: Int
+    ) throws -> ChildProcess {
         let config = """
             global:
               scrape_interval: 1s
@@ -92,17 +123,17 @@ struct RelayMetricsRun: Sendable {
         let configURL = directory.appendingPathComponent("prometheus.yml")
         try Data(config.utf8).write(to: configURL)
         let storage = directory.appendingPathComponent("tsdb")
-        prometheus = try ChildProcess(
-            prometheusBinary,
-            ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(storage.path)", "--web.listen-address=127.0.0.1:\(prometheusPort)"],
+        return try ChildProcess(
+            binary,
+            ["--config.file=\(configURL.path)", "--storage.tsdb.path=\(storage.path)", "--web.listen-address=127.0.0.1:\(port)"],
             name: "prometheus"
         )
-        let api = "http://127.0.0.1:\(prometheusPort)"
+    }
 
-        let produced = try await ChildProcess.run(
-            binary, ["dev-produce", "--brokers", brokers, "--topic", "events", "--events", "\(events)", "--users", "30"])
-        try #require(produced.status == 0, "dev-produce: \(produced.stderr)")
-        relay = try ChildProcess(
+    /// The relay, consuming `events` with short group timing, librdkafka statistics every second and
+    /// `/metrics` on `metricsPort`.
+    private static func startRelay(_ binary: URL, brokers: String, stubURL: String, metricsPort: Int) throws -> ChildProcess {
+        try ChildProcess(
             binary,
             [
                 "run", "--brokers", brokers, "--topic", "events", "--group", "metrics-e2e", "--june-url", stubURL,
@@ -113,7 +144,11 @@ struct RelayMetricsRun: Sendable {
             environment: ["JUNE_WRITE_KEY": "metrics-e2e-key"],
             name: "relay"
         )
+    }
 
+    /// Waits until the relay consumed every event, finished them with the stub's count settled, and
+    /// reported librdkafka statistics. Returns the events the stub accepted.
+    private static func waitForDelivery(_ relay: ChildProcess, metricsPort: Int, path: String, stubURL: String) async throws -> Int {
         // Every valid event reaches the stub (the sample has invalid ones, which are dead-lettered).
         let consumed = try await waitFor("the relay consuming every event", relay) { () async -> Int? in
             guard let text = await metrics(metricsPort, path) else { return nil }
@@ -133,7 +168,16 @@ struct RelayMetricsRun: Sendable {
             guard let text = await metrics(metricsPort, path) else { return nil }
             return sum(of: "relay_kafka_group_state", in: text) == 1 && text.contains("relay_kafka_broker_rtt_seconds{") ? true : nil
         }
-        // Prometheus scraped the relay since the last delivery, and evaluated every rule at least once.
+        return accepted
+    }
+
+    /// What Prometheus says once it scraped the relay since the last delivery (`accepted` delivered) and
+    /// evaluated every rule at least once, or what it said when time ran out.
+    private static func prometheusView(
+        _ api: String,
+        accepted: Int,
+        relay: ChildProcess
+    ) async -> (delivered: Double?, up: Double?, health: [String: String]) {
         let delivered = try? await waitFor("Prometheus to report the delivered total", relay, timeout: .seconds(60)) { () async -> Double? in
             guard let value = await query(api, #"sum(relay_records_delivered_total{job="june-relay"})"#) else { return nil }
             return value == Double(accepted) ? value : nil
@@ -146,14 +190,7 @@ struct RelayMetricsRun: Sendable {
         if health == nil { health = await ruleHealth(api) }
         var lastDelivered = delivered
         if lastDelivered == nil { lastDelivered = await query(api, #"sum(relay_records_delivered_total{job="june-relay"})"#) }
-
-        let text = try #require(await metrics(metricsPort, path), "GET \(path) failed at the end")
-        let status = try await relay?.terminate() ?? -1
-        relay = nil
-        return RelayMetricsRun(
-            metricsText: text, stubAccepted: accepted, prometheusDelivered: lastDelivered, prometheusUp: up,
-            ruleHealth: health ?? [:], relayExitStatus: status
-        )
+        return (lastDelivered, up, health ?? [:])
     }
 
     // MARK: - Helpers

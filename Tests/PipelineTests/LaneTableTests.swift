@@ -1,5 +1,6 @@
 import JuneTransform
 import Kafka
+import TestSupport
 import Testing
 
 @testable import Pipeline

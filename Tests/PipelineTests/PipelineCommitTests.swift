@@ -22,12 +22,7 @@ import Testing
         let log = CallLog()
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.commitInterval = .seconds(600)
-        let pipeline = try Support.pipeline(
-            cluster, group: group, configuration: configuration,
-            sender: ScriptedSender(name: "A", log: log) { _, user, _ in
-                user == "stuck" ? .retryable(status: 503, retryAfter: nil, message: "HTTP 503") : .delivered(status: 200)
-            }
-        )
+        let pipeline = try Support.pipelineWithAStuckUser(cluster, group: group, configuration: configuration, log: log)
         let running = Task { try await pipeline.run() }
         defer { pipeline.requestStop() }
         let othersDone = try await Support.wait(within: .seconds(20)) {
@@ -71,38 +66,22 @@ import Testing
     func aMemberOutOfTheGroupRejoinsAfterAResetAndReplays() async throws {
         let (cluster, topic, group) = try Support.cluster(topic: "rejoin", partitions: 2)
         let partitions = (Int32(0)..<2).map { KafkaTopicPartition(topic: topic, partition: $0) }
-        func produce(_ tags: Range<Int>) async throws {
-            for partition in Int32(0)..<2 {
-                let values = tags.map { Support.event(user: "u\(partition)-\($0)", tag: Int(partition) * 10 + $0) }
-                try await Support.produce(cluster, topic: topic, partition: partition, values: values)
-            }
-        }
-        func committed() async throws -> [Int64?] {
-            var result: [Int64?] = []
-            for tp in partitions { result.append(try await Support.committed(cluster, group: group, partition: tp)?.offset) }
-            return result
-        }
         let log = CallLog()
         let pipeline = try Support.pipeline(
             cluster, group: group, configuration: Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq"),
-            sender: ScriptedSender(name: "A", log: log) { _, _, _ in .delivered(status: 200) }
+            sender: ScriptedSender.deliveringEverything("A", log: log)
         )
         let running = Task { try await pipeline.run() }
         defer { pipeline.requestStop() }
 
-        try await produce(0..<5)
-        var atBase = false
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !atBase, ContinuousClock.now < deadline {
-            atBase = try await committed() == [5, 5]
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        try await Self.produceRejoinEvents(cluster, topic: topic, tags: 0..<5)
+        let atBase = try await Support.waitForCommits(cluster, group: group, partitions: partitions, toBe: [5, 5], within: .seconds(30))
         try #require(atBase, "the first half committed")
 
         // INVALID_COMMIT_OFFSET_SIZE: a refusal librdkafka does not retry and that is no rebalance.
         cluster.pushRequestErrors(
             apiKey: KafkaMockCluster.APIKey.offsetCommit, errors: Array(repeating: KafkaError.Code.invalidCommitOffsetSize, count: 10_000))
-        try await produce(5..<10)
+        try await Self.produceRejoinEvents(cluster, topic: topic, tags: 5..<10)
         let allDelivered = try await Support.wait(within: .seconds(20)) {
             Set(log.events().compactMap(\.tag)) == Set(Array(0..<10) + Array(10..<20)) && pipeline.metrics.commitFailureCount > 0
         }
@@ -117,20 +96,7 @@ import Testing
         let lost = try await Support.wait(within: .seconds(15)) { pipeline.snapshot.assignedPartitions == 0 }
         try #require(lost, "A lost its assignment")
 
-        // The operator's tool: a member of the group (the dev broker refuses standalone commits once a
-        // group had members), resetting whatever it is given to 0, then leaving.
-        let tool = try KafkaConsumer(configuration: Support.consumerConfiguration(cluster, group: group), logger: Support.logger)
-        try tool.subscribe(topics: [topic])
-        var reset: [KafkaTopicPartition] = []
-        let toolDeadline = ContinuousClock.now + .seconds(60)
-        while reset.isEmpty, ContinuousClock.now < toolDeadline {
-            _ = try await tool.poll(maxMessages: 100, timeout: .milliseconds(100))
-            reset = try tool.assignment()
-        }
-        try #require(!reset.isEmpty, "the tool was given a partition")
-        try await tool.commit(Dictionary(uniqueKeysWithValues: reset.map { ($0, Int64(0)) }))
-        try await tool.close()
-
+        let reset = try await Self.resetByAnOperatorsTool(cluster, group: group, topic: topic)
         let kept = partitions.filter { !reset.contains($0) }
         let expectedTags = reset.flatMap { tp in (0..<10).map { Int(tp.partition) * 10 + $0 } }
         let replayed = try await Support.wait(within: .seconds(60)) {
@@ -146,6 +112,33 @@ import Testing
         }
         pipeline.requestStop()
         try await running.value
-        #expect(try await committed() == [10, 10])
+        #expect(try await Support.committedOffsets(cluster, group: group, partitions: partitions) == [10, 10])
+    }
+
+    /// Events `tags` of the rejoin test in both partitions, a user per event.
+    private static func produceRejoinEvents(_ cluster: KafkaMockCluster, topic: String, tags: Range<Int>) async throws {
+        try await Support.produce(cluster, topic: topic, partitions: 2, tags: tags) { partition, index in "u\(partition)-\(index)" }
+    }
+
+    /// The operator's tool: a member of the group (the dev broker refuses standalone commits once a
+    /// group had members), resetting whatever it is given to 0, then leaving. Returns what it reset.
+    private static func resetByAnOperatorsTool(
+        _ cluster: KafkaMockCluster,
+        group: String,
+        topic: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws -> [KafkaTopicPartition] {
+        let tool = try KafkaConsumer(configuration: Support.consumerConfiguration(cluster, group: group), logger: Support.logger)
+        try tool.subscribe(topics: [topic])
+        var reset: [KafkaTopicPartition] = []
+        let toolDeadline = ContinuousClock.now + .seconds(60)
+        while reset.isEmpty, ContinuousClock.now < toolDeadline {
+            _ = try await tool.poll(maxMessages: 100, timeout: .milliseconds(100))
+            reset = try tool.assignment()
+        }
+        try #require(!reset.isEmpty, "the tool was given a partition", sourceLocation: sourceLocation)
+        try await tool.commit(Dictionary(uniqueKeysWithValues: reset.map { ($0, Int64(0)) }))
+        try await tool.close()
+        return reset
     }
 }

@@ -39,7 +39,7 @@ import Testing
         let pipeline = try Support.pipeline(
             cluster, group: group,
             configuration: Support.pipelineConfiguration(topic: topic, deadLetterTopic: deadLetterTopic),
-            sender: ScriptedSender(name: "A", log: log) { _, _, _ in .delivered(status: 200) }
+            sender: ScriptedSender.deliveringEverything("A", log: log)
         )
         let running = Task { try await pipeline.run() }
         defer { pipeline.requestStop() }
@@ -92,10 +92,7 @@ import Testing
     /// the final committed offsets, and how many of A's commits failed before the pipelines were stopped.
     func fencingScenario(commitInterval: Duration) async throws -> (calls: CallLog, commits: [Int64?], commitFailuresA: Int) {
         let (cluster, topic, group) = try Support.cluster(topic: "fence", partitions: 2)
-        for partition in Int32(0)..<2 {
-            let values = (0..<3).map { Support.event(user: "u\(partition)", tag: Int(partition) * 10 + $0) }
-            try await Support.produce(cluster, topic: topic, partition: partition, values: values)
-        }
+        try await Support.produce(cluster, topic: topic, partitions: 2, tags: 0..<3) { partition, _ in "u\(partition)" }
         let log = CallLog()
         let first = PipelineBox()
         let senderA = ScriptedSender(name: "A", log: log) { _, user, attempt in
@@ -107,7 +104,7 @@ import Testing
             try? await Task.sleep(for: .seconds(1))
             return .delivered(status: 200)
         }
-        let senderB = ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
+        let senderB = ScriptedSender.deliveringEverything("B", log: log)
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.drainTimeout = .seconds(8)
         configuration.commitInterval = commitInterval
@@ -136,12 +133,8 @@ import Testing
         pipelineA.requestStop()
         try await runningB.value
         try await runningA.value
-        var commits: [Int64?] = []
-        for partition in Int32(0)..<2 {
-            commits.append(
-                try await Support.committed(cluster, group: group, partition: KafkaTopicPartition(topic: topic, partition: partition))?.offset)
-        }
-        return (log, commits, commitFailuresA)
+        let partitions = (Int32(0)..<2).map { KafkaTopicPartition(topic: topic, partition: $0) }
+        return (log, try await Support.committedOffsets(cluster, group: group, partitions: partitions), commitFailuresA)
     }
 
     @Test(.timeLimit(.minutes(2)))
@@ -209,17 +202,13 @@ import Testing
         var configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
         configuration.commitInterval = .seconds(600)
         let pipelineA = try Support.pipeline(
-            cluster, group: group, configuration: configuration,
-            sender: ScriptedSender(name: "A", log: log) { _, _, _ in .delivered(status: 200) }
-        )
+            cluster, group: group, configuration: configuration, sender: ScriptedSender.deliveringEverything("A", log: log))
         let runningA = Task { try await pipelineA.run() }
         defer { pipelineA.requestStop() }
         let joinedA = try await Support.wait(within: .seconds(15)) { pipelineA.snapshot.assignedPartitions == 2 }
         #expect(joinedA, "A was assigned both partitions")
         let pipelineB = try Support.pipeline(
-            cluster, group: group, configuration: configuration,
-            sender: ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
-        )
+            cluster, group: group, configuration: configuration, sender: ScriptedSender.deliveringEverything("B", log: log))
         let runningB = Task { try await pipelineB.run() }
         defer { pipelineB.requestStop() }
         // Two mock rebalances of ~5 s each, more when a SyncGroup arrives late (see fencingScenario).
@@ -228,10 +217,7 @@ import Testing
         }
         #expect(split, "each member holds one partition")
 
-        for partition in Int32(0)..<2 {
-            let values = (0..<5).map { Support.event(user: "u\(partition)-\($0)", tag: Int(partition) * 10 + $0) }
-            try await Support.produce(cluster, topic: topic, partition: partition, values: values)
-        }
+        try await Support.produce(cluster, topic: topic, partitions: 2, tags: 0..<5) { partition, index in "u\(partition)-\(index)" }
         let expected: Set<Int> = [0, 1, 2, 3, 4, 10, 11, 12, 13, 14]
         let delivered = try await Support.wait(within: .seconds(20)) {
             Set(log.events().filter { $0.ended != nil }.compactMap(\.tag)) == expected
@@ -253,67 +239,5 @@ import Testing
             #expect(committed?.offset == 5, "\(tp): committed \(String(describing: committed)) after A's shutdown of \(shutdown)")
         }
         #expect(shutdown < configuration.drainTimeout + .seconds(20), "shutdown took \(shutdown)")
-    }
-
-    // MARK: Commit metadata across a restart
-
-    @Test(.timeLimit(.minutes(1)))
-    func theNextOwnerSkipsWhatWasDeliveredBehindAStuckUser() async throws {
-        let (cluster, topic, group) = try Support.cluster(topic: "restart", partitions: 1)
-        let tp = KafkaTopicPartition(topic: topic, partition: 0)
-        // Offsets 0-9: "stuck" at 2 and 7, a user of its own everywhere else.
-        let values = (0..<10).map { Support.event(user: [2, 7].contains($0) ? "stuck" : "user-\($0)", tag: $0) }
-        try await Support.produce(cluster, topic: topic, values: values)
-
-        let log = CallLog()
-        let configuration = Support.pipelineConfiguration(topic: topic, deadLetterTopic: topic + ".dlq")
-        let first = try Support.pipeline(
-            cluster, group: group, configuration: configuration,
-            sender: ScriptedSender(name: "A", log: log) { _, user, _ in
-                user == "stuck" ? .retryable(status: 503, retryAfter: nil, message: "HTTP 503: down for this user") : .delivered(status: 200)
-            }
-        )
-        let runningA = Task { try await first.run() }
-        defer { first.requestStop() }
-        let othersDone = try await Support.wait(within: .seconds(20)) {
-            let calls = log.events(sender: "A")
-            return Set(calls.filter { $0.user != "stuck" && $0.ended != nil }.compactMap(\.tag)) == [0, 1, 3, 4, 5, 6, 8, 9]
-                && calls.filter { $0.user == "stuck" }.count >= 3
-        }
-        #expect(othersDone)
-        #expect(!log.events(sender: "A", user: "stuck").contains { $0.tag == 7 }, "7 waits behind 2 in stuck's lane")
-        try await Task.sleep(for: .milliseconds(500))  // a periodic commit or two
-        first.requestStop()
-        try await runningA.value
-
-        let committed = try await Support.committed(cluster, group: group, partition: tp)
-        #expect(committed?.offset == 2, "\(String(describing: committed))")
-        if let committed {
-            #expect(
-                OffsetCommitMetadata.decode(committed.metadata, partition: 0, committed: committed.offset) == .ranges([3..<7, 8..<10]),
-                "metadata \(committed.metadata)")
-        }
-
-        // Later records, then a new owner.
-        try await Support.produce(cluster, topic: topic, values: (10..<13).map { Support.event(user: "late-\($0)", tag: $0) })
-        let second = try Support.pipeline(
-            cluster, group: group, configuration: configuration,
-            sender: ScriptedSender(name: "B", log: log) { _, _, _ in .delivered(status: 200) }
-        )
-        let runningB = Task { try await second.run() }
-        defer { second.requestStop() }
-        let expected: Set<Int> = [2, 7, 10, 11, 12]
-        let resumed = try await Support.wait(within: .seconds(20)) {
-            Set(log.events(sender: "B").filter { $0.ended != nil }.compactMap(\.tag)) == expected
-        }
-        try await Task.sleep(for: .milliseconds(500))  // room for records that should not come
-        second.requestStop()
-        try await runningB.value
-        let byB = log.events(sender: "B")
-        #expect(resumed, "B sent \(byB.compactMap(\.tag))")
-        #expect(byB.compactMap(\.tag).sorted() == expected.sorted(), "B must not re-send what A delivered")
-        #expect(byB.filter { $0.user == "stuck" }.map(\.tag) == [2, 7], "stuck's events in order")
-        let final = try await Support.committed(cluster, group: group, partition: tp)
-        #expect(final == KafkaOffsetCommit(offset: 13, metadata: ""), "\(String(describing: final))")
     }
 }

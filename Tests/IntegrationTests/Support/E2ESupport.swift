@@ -143,27 +143,3 @@ extension RelayChecks {
         h.check(stats.orderViolations == 0, "order violations: \(stats)")
     }
 }
-
-extension Harness {
-    /// The usual end-to-end set-up: a fresh topic and its dead-letter topic, a group name, a dev broker
-    /// holding both topics, a June stub started with `stubArguments`, and a Kafka client of the broker.
-    func scenario(
-        _ stubArguments: [String] = []
-    ) async throws -> (topic: String, dlq: String, group: String, brokers: String, stub: StubClient, kafka: KafkaTestClient) {
-        let s = try await scenarioWithBrokerProcess(stubArguments)
-        return (s.topic, s.dlq, s.group, s.brokers, s.stub, s.kafka)
-    }
-
-    /// ``scenario(_:)``, also returning the dev-broker process, for tests that signal it (SIGSTOP, SIGKILL).
-    func scenarioWithBrokerProcess(
-        _ stubArguments: [String] = []
-    ) async throws -> (
-        topic: String, dlq: String, group: String, broker: ChildProcess, brokers: String, stub: StubClient, kafka: KafkaTestClient
-    ) {
-        let topic = uniqueName("events")
-        let dlq = topic + ".dlq"
-        let (broker, brokers) = try await startBrokerProcess(topics: [topic, dlq])
-        let stub = try await startStub(stubArguments)
-        return (topic, dlq, uniqueName("relay"), broker, brokers, stub, KafkaTestClient(bootstrapServers: brokers))
-    }
-}

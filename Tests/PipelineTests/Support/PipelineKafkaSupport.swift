@@ -72,6 +72,23 @@ enum PipelineKafkaSupport {
         )
     }
 
+    /// A pipeline whose June (`ScriptedSender` `name`, calls in `log`) answers every request of the user
+    /// "stuck" with 503 and everyone else's with 200.
+    static func pipelineWithAStuckUser(
+        _ cluster: KafkaMockCluster,
+        group: String,
+        configuration: PipelineConfiguration,
+        log: CallLog,
+        name: String = "A"
+    ) throws -> Pipeline {
+        try pipeline(
+            cluster, group: group, configuration: configuration,
+            sender: ScriptedSender(name: name, log: log) { _, user, _ in
+                user == "stuck" ? .retryable(status: 503, retryAfter: nil, message: "HTTP 503: down for this user") : .delivered(status: 200)
+            }
+        )
+    }
+
     /// A valid RudderStack track event of `user`, named so the June body tells which record it was.
     static func event(user: String, tag: Int) -> [UInt8] {
         Array(#"{"type":"track","event":"ev\#(tag)x","userId":"\#(user)","originalTimestamp":"2022-01-20T13:39:21.032Z"}"#.utf8)
@@ -90,6 +107,21 @@ enum PipelineKafkaSupport {
             _ = try await producer.send(KafkaProducerRecord(topic: topic, partition: partition, value: value))
         }
         await producer.close()
+    }
+
+    /// Events `tags` in each of the first `partitions` partitions: event `i` of partition `p` has the tag
+    /// `p * 10 + i` and the user `user(p, i)`.
+    static func produce(
+        _ cluster: KafkaMockCluster,
+        topic: String,
+        partitions: Int32,
+        tags: Range<Int>,
+        user: (_ partition: Int32, _ index: Int) -> String
+    ) async throws {
+        for partition in Int32(0)..<partitions {
+            let values = tags.map { event(user: user(partition, $0), tag: Int(partition) * 10 + $0) }
+            try await produce(cluster, topic: topic, partition: partition, values: values)
+        }
     }
 
     /// Reads the whole topic with a consumer of its own group, until `count` records arrived or `limit` passed.
@@ -112,6 +144,33 @@ enum PipelineKafkaSupport {
         let result = try await consumer.committedWithMetadata([partition], timeout: .seconds(5))[partition]
         try await consumer.close()
         return result
+    }
+
+    /// The group's committed offset of each of `partitions`, in their order (nil: none).
+    static func committedOffsets(_ cluster: KafkaMockCluster, group: String, partitions: [KafkaTopicPartition]) async throws -> [Int64?] {
+        var offsets: [Int64?] = []
+        for partition in partitions {
+            offsets.append(try await committed(cluster, group: group, partition: partition)?.offset)
+        }
+        return offsets
+    }
+
+    /// Waits until the group's committed offsets of `partitions` are `expected`, reading them every 100 ms,
+    /// at most `limit`. Returns whether they were.
+    static func waitForCommits(
+        _ cluster: KafkaMockCluster,
+        group: String,
+        partitions: [KafkaTopicPartition],
+        toBe expected: [Int64?],
+        within limit: Duration
+    ) async throws -> Bool {
+        var reached = false
+        let deadline = ContinuousClock.now + limit
+        while !reached, ContinuousClock.now < deadline {
+            reached = try await committedOffsets(cluster, group: group, partitions: partitions) == expected
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return reached
     }
 
     /// Waits until `condition` holds, checking every 50 ms, at most `limit`. Returns whether it held.
@@ -170,6 +229,13 @@ final class ScriptedSender: JuneSending {
     func send(batch: [JuneBatchItem]) async -> SendOutcome {
         Issue.record("unexpected batch of \(batch.count) items in single delivery")
         return .retryable(status: nil, retryAfter: nil, message: "unexpected batch")
+    }
+}
+
+extension ScriptedSender {
+    /// A June that takes every request (200).
+    static func deliveringEverything(_ name: String, log: CallLog) -> ScriptedSender {
+        ScriptedSender(name: name, log: log) { _, _, _ in .delivered(status: 200) }
     }
 }
 

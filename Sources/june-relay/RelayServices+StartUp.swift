@@ -10,7 +10,7 @@ import ServiceLifecycle
 import UnixSignals
 
 /// `june-relay run`'s start-up: metrics, the start-up checks and the clients the services are built from.
-enum Relay {
+extension RelayServices {
     struct MissingTopic: Error, CustomStringConvertible {
         var topic: String
         var description: String {
@@ -21,7 +21,7 @@ enum Relay {
     /// Runs the relay until SIGTERM/SIGINT: builds its services (every start-up check, exit 2 on a
     /// failure) and runs them.
     static func run(settings: RelaySettings, logger: Logger) async throws {
-        let services = try await RelayServices.build(settings: settings, registry: self.bootstrapMetrics(), logger: logger)
+        let services = try await Self.build(settings: settings, registry: Self.bootstrapMetrics(), logger: logger)
         defer { logger.info("june-relay stopped") }
         try await services.run(logger: logger)
     }
