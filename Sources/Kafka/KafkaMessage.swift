@@ -1,4 +1,6 @@
 /// A record read from Kafka. The bytes are copies: the value never points into librdkafka memory.
+/// Only the consumer makes one (its memberwise initializer is internal; tests reach it with
+/// `@testable import Kafka`).
 public struct KafkaMessage: Sendable {
     /// The topic the record was read from.
     public var topic: String
@@ -11,27 +13,9 @@ public struct KafkaMessage: Sendable {
     /// The record value; `nil` means a tombstone.
     public var value: [UInt8]?
     /// The record headers, in order.
-    public var headers: [KafkaHeader]
+    public var headers: [KafkaHeader] = []
     /// Milliseconds since the epoch (create time or log-append time); `nil` if unavailable.
     public var timestamp: Int64?
-
-    public init(
-        topic: String,
-        partition: Int32,
-        offset: Int64,
-        key: [UInt8]?,
-        value: [UInt8]?,
-        headers: [KafkaHeader] = [],
-        timestamp: Int64? = nil
-    ) {
-        self.topic = topic
-        self.partition = partition
-        self.offset = offset
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.timestamp = timestamp
-    }
 
     /// The record's topic and partition.
     public var topicPartition: KafkaTopicPartition {

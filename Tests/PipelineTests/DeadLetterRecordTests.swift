@@ -1,6 +1,6 @@
 import Foundation
 import JuneTransform
-import Kafka
+@testable import Kafka
 import Testing
 
 @testable import Pipeline

@@ -12,7 +12,8 @@ import Testing
 struct Scenario: Sendable {
     let h: Harness
     let topic: String
-    let dlq: String
+    /// The dead-letter topic: `<topic>.dlq`, as `june-relay run` names it by default.
+    var dlq: String { topic + ".dlq" }
     let group: String
     /// The dev-broker process, for tests that signal it (SIGSTOP, SIGKILL).
     let broker: ChildProcess
@@ -35,7 +36,7 @@ struct Scenario: Sendable {
     ) async throws -> Scenario {
         let stub = try await h.startStub(stubArguments)
         return Scenario(
-            h: h, topic: topic, dlq: topic + ".dlq", group: uniqueName("relay"), broker: broker, brokers: brokers, stub: stub,
+            h: h, topic: topic, group: uniqueName("relay"), broker: broker, brokers: brokers, stub: stub,
             kafka: KafkaTestClient(bootstrapServers: brokers)
         )
     }

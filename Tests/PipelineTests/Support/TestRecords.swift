@@ -1,5 +1,5 @@
 import JuneTransform
-import Kafka
+@testable import Kafka
 
 @testable import Pipeline
 
