@@ -128,7 +128,7 @@ struct JuneHTTPClientTests {
         let server = MiniHTTPServer(
             configuration: .init(port: 0), logger: quietLogger,
             synchronousHandler: { _ in
-                MiniHTTPResponse(status: 200, delay: .seconds(3))
+                MiniHTTPResponse(status: 200, delay: .seconds(10))
             })
         try await server.start()
         let client = try JuneHTTPClient(
@@ -149,7 +149,8 @@ struct JuneHTTPClientTests {
             return
         }
         #expect(message.contains("imeout") || message.contains("deadline"), "\(message)")
-        #expect(elapsed < .seconds(2))
+        // Far below the server's 10 s: the deadline ended the exchange (the margin absorbs a loaded machine).
+        #expect(elapsed < .seconds(5))
     }
 
     @Test func manyConcurrentSendsShareThePool() async throws {
