@@ -24,7 +24,7 @@ extension EndToEndTests {
             try await s.waitForAccepted(events.deliverable, timeout: .seconds(90))
             try await s.waitForDeadLetters(events.invalid.count, timeout: .seconds(30))
 
-            let stats = try await s.stopAndCheckDelivered(relay, deliverable: events.deliverable)
+            let stats = try await s.stopAndCheckDelivered([relay], deliverable: events.deliverable)
             h.check(stats.status["400"] == events.invalid.count, "400s \(stats.status["400"] ?? 0): a rejected event must not be retried")
 
             let deadLetters = try await s.verifyDeadLetters(events.invalid, of: events, testStarted: started)
@@ -53,7 +53,7 @@ extension EndToEndTests {
                 "all \(failing.count) of stub-fail-1's events were already dead-lettered when the others were delivered"
             )
             try await s.waitForDeadLetters(failing.count, timeout: .seconds(60))
-            try await s.stopAndCheckDelivered(relay, deliverable: events.deliverable)
+            try await s.stopAndCheckDelivered([relay], deliverable: events.deliverable)
 
             let deadLetters = try await s.verifyDeadLetters(failing, of: events, testStarted: started)
             Self.checkDeliveryFailureHeaders(h, deadLetters, httpStatus: "503") { id, header in

@@ -44,7 +44,7 @@ struct EndToEndTests {
             try await s.waitForAccepted(events.deliverable, timeout: .seconds(90))
             try await s.waitForDeadLetters(events.invalid.count, timeout: .seconds(30))
 
-            let stats = try await s.stopAndCheckDelivered(relay, deliverable: events.deliverable)
+            let stats = try await s.stopAndCheckDelivered([relay], deliverable: events.deliverable)
             h.check(stats.accepted == events.deliverable, "accepted \(stats.accepted) != valid \(events.deliverable): \(stats)")
             h.check(stats.users == 50, "users \(stats.users), expected 50")
             h.check(stats.authorizationSeen == ["Basic " + writeKey], "Authorization headers seen: \(stats.authorizationSeen.count) distinct")

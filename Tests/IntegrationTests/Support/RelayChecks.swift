@@ -1,6 +1,10 @@
 import Foundation
-import Testing
 import Kafka
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Checks shared by the scenarios.
 enum RelayChecks {
@@ -24,15 +28,6 @@ enum RelayChecks {
         h.check(stats.uniqueAccepted == deliverable, "uniqueAccepted \(stats.uniqueAccepted) != deliverable \(deliverable): \(stats)")
         h.check(stats.orderViolations == 0, "order violations: \(stats)")
         return stats
-    }
-
-    /// Checks the dead-letter topic is empty and the group has no lag.
-    static func checkNothingDeadLetteredAndNoLag(
-        _ h: Harness, kafka: KafkaTestClient, dlq: String, group: String, topic: String
-    ) async throws {
-        let dead = try await kafka.recordCount(of: dlq)
-        h.check(dead == 0, "dead-letter topic holds \(dead) records, expected none")
-        try await checkNoLag(h, kafka: kafka, group: group, topic: topic)
     }
 
     /// Checks the group's committed offsets equal the topic's end offsets (lag 0) for every partition
@@ -84,27 +79,5 @@ enum RelayChecks {
     static func checkWriteKeyNotLogged(_ h: Harness, _ relay: ChildProcess, writeKey: String) {
         h.check(!relay.stdoutText.contains(writeKey), "\(relay.name) printed the write key on stdout")
         h.check(!relay.stderrText.contains(writeKey), "\(relay.name) printed the write key on stderr")
-    }
-}
-
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-extension RelayChecks {
-    /// The usual end of a scenario: stops `relays` gracefully one after the other (each must exit 0),
-    /// checks the stub accepted every deliverable event in per-user order, with no duplicate when
-    /// `noDuplicates`, and checks the dead-letter topic is empty and the group has no lag. Returns the
-    /// stub's stats for further checks.
-    @discardableResult
-    static func verifyCleanFinish(
-        _ h: Harness, stopping relays: [ChildProcess], stub: StubClient, deliverable: Int, noDuplicates: Bool = true,
-        kafka: KafkaTestClient, dlq: String, group: String, topic: String
-    ) async throws -> StubStats {
-        for relay in relays { try await stopGracefully(h, relay) }
-        let stats = try await checkEverythingDelivered(h, stub: stub, deliverable: deliverable)
-        if noDuplicates { h.check(stats.duplicates == 0, "duplicates: \(stats)") }
-        try await checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
-        return stats
     }
 }

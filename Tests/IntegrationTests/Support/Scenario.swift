@@ -74,17 +74,16 @@ struct Scenario: Sendable {
 
     /// The dead-letter topic is empty and the group has no lag.
     func checkNothingDeadLetteredAndNoLag() async throws {
-        try await RelayChecks.checkNothingDeadLetteredAndNoLag(h, kafka: kafka, dlq: dlq, group: group, topic: topic)
+        try await checkNothingDeadLettered()
+        try await checkNoLag()
     }
 
-    /// The usual end (``RelayChecks/verifyCleanFinish(_:stopping:stub:deliverable:noDuplicates:kafka:dlq:group:topic:)``):
-    /// stops `relays` gracefully, checks every deliverable event was accepted in per-user order (once each
-    /// when `noDuplicates`), nothing was dead-lettered and the group has no lag.
+    /// The usual end: stops `relays` gracefully, checks every deliverable event was accepted in per-user
+    /// order (once each when `noDuplicates`), nothing was dead-lettered and the group has no lag.
     @discardableResult
     func verifyCleanFinish(stopping relays: [ChildProcess], deliverable: Int, noDuplicates: Bool = true) async throws -> StubStats {
-        try await RelayChecks.verifyCleanFinish(
-            h, stopping: relays, stub: stub, deliverable: deliverable, noDuplicates: noDuplicates,
-            kafka: kafka, dlq: dlq, group: group, topic: topic
-        )
+        let stats = try await stopAndCheckDelivered(relays, deliverable: deliverable, noDuplicates: noDuplicates)
+        try await checkNothingDeadLetteredAndNoLag()
+        return stats
     }
 }
