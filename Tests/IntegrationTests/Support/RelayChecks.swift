@@ -75,6 +75,37 @@ enum RelayChecks {
         try h.require(reached, "\(topic) holds \(last) records, expected \(count) within \(timeout)")
     }
 
+    /// The partitions `relay` released by a revoke whose commit failed (the log line "Offset commit
+    /// failed" with `commit.operation=revoke` after "Partitions revoked: draining"): their next owner
+    /// re-does what was done since their last commit. Empty when every revoke commit was made.
+    static func partitionsWithFailedRevokeCommit(_ relay: ChildProcess) -> Set<Int32> {
+        partitionsWithFailedRevokeCommit(log: relay.stderrText)
+    }
+
+    /// ``partitionsWithFailedRevokeCommit(_:)`` of a relay's stderr text.
+    static func partitionsWithFailedRevokeCommit(log: String) -> Set<Int32> {
+        var released: Set<Int32> = []
+        var failed: Set<Int32> = []
+        for line in log.split(separator: "\n") {
+            if line.contains("Partitions revoked: draining") {
+                released = partitionsField(of: line)
+            } else if line.contains("Offset commit failed"), line.contains("commit.operation=revoke") {
+                failed.formUnion(released)
+            }
+        }
+        return failed
+    }
+
+    /// The partition numbers of a log line's `kafka.partitions=topic[0],topic[1]` field.
+    private static func partitionsField(of line: Substring) -> Set<Int32> {
+        let prefix = "kafka.partitions="
+        guard let field = line.split(separator: " ").first(where: { $0.hasPrefix(prefix) }) else { return [] }
+        return Set(
+            field.dropFirst(prefix.count).split(separator: ",").compactMap { name in
+                name.split(separator: "[").last.flatMap { Int32($0.dropLast()) }
+            })
+    }
+
     /// Checks the write key appears in none of the relay's output (README: the write key is never logged).
     static func checkWriteKeyNotLogged(_ h: Harness, _ relay: ChildProcess, writeKey: String) {
         h.check(!relay.stdoutText.contains(writeKey), "\(relay.name) printed the write key on stdout")

@@ -21,11 +21,15 @@ extension Scenario {
             }, properties: [:])
     }
 
-    /// ``verifyDeadLetters(_:of:testStarted:)`` of batch events.
+    /// ``verifyDeadLetters(_:of:testStarted:)`` of batch events; records of `repeatable` partitions
+    /// may be present twice (see ``DeadLetterChecks/verify(_:kafka:dlqTopic:sourceTopic:expected:originalTimestamp:testStarted:repeatable:)``).
     @discardableResult
-    func verifyDeadLetters(_ expected: [TestEvents.Invalid], of events: BatchEvents, testStarted: Date) async throws -> [String: KafkaMessage] {
+    func verifyDeadLetters(
+        _ expected: [TestEvents.Invalid], of events: BatchEvents, testStarted: Date, repeatable: Set<Int32> = []
+    ) async throws -> [String: KafkaMessage] {
         try await DeadLetterChecks.verify(
-            h, kafka: kafka, dlqTopic: dlq, sourceTopic: topic, expected: expected, originalTimestamp: events.timestamp, testStarted: testStarted)
+            h, kafka: kafka, dlqTopic: dlq, sourceTopic: topic, expected: expected, originalTimestamp: events.timestamp,
+            testStarted: testStarted, repeatable: repeatable)
     }
 
     /// Waits until the group's commit of `partition` (with its metadata) satisfies `accept`; returns
